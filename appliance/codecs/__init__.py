@@ -1,0 +1,1 @@
+"""Pure codecs: G.711 audio (backed by the C extension)."""

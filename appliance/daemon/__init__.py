@@ -1,0 +1,1 @@
+"""The daemon: supervised services, systemd notification, and the one place that wires them."""

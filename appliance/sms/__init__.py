@@ -1,0 +1,1 @@
+"""SMS: the durable outbox and inbox (domain layer over the store)."""

@@ -1,0 +1,78 @@
+"""The SMS outbox: queue a message durably; the modem service sends it.
+
+``SmsOutbox.enqueue`` is the one way into the outbox, used by ``appliance sms
+send``, by notifications from the central system and by the status page. It is
+idempotent by ``notification_id``: the same notification queued twice gives the
+same message id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from appliance.store.db import utcnow
+from appliance.store.outbox import EventOutbox
+
+if TYPE_CHECKING:
+    from appliance.store.db import Store
+
+MAX_TEXT_CHARS = 10 * 153  # 10 concatenated GSM-7 parts; longer texts are refused
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    message_id: int
+    created: bool  # False: an existing message with the same notification_id
+
+
+class SmsOutbox:
+    """Queue outbound SMS in the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.events = EventOutbox(store)
+
+    def enqueue(
+        self,
+        number: str,
+        text: str,
+        *,
+        notification_id: str | None = None,
+        contact_id: str | None = None,
+        not_before: str | None = None,
+        expires_at: str | None = None,
+        durable: bool = True,
+    ) -> Enqueued:
+        """Queue one SMS to ``number`` (E.164). Writes an ``sms_status`` event (``queued``)."""
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"SMS text is {len(text)} characters, at most {MAX_TEXT_CHARS} allowed")
+        conn = self.store.conn
+        with self.store.transaction(durable=durable):
+            if notification_id is not None:
+                row = conn.execute(
+                    "SELECT id FROM sms_messages WHERE notification_id = ?", (notification_id,)
+                ).fetchone()
+                if row:
+                    return Enqueued(int(row[0]), created=False)
+            now = utcnow()
+            cur = conn.execute(
+                "INSERT INTO sms_messages(box, number, text, status, notification_id, contact_id, "
+                "not_before, expires_at, created_at, updated_at) "
+                "VALUES ('outbox', ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                (number, text, notification_id, contact_id, not_before, expires_at, now, now),
+            )
+            message_id = int(cur.lastrowid or 0)
+            self.events.append("sms_status", status_event(message_id, "queued", notification_id))
+        return Enqueued(message_id, created=True)
+
+
+def status_event(
+    message_id: int, status: str, notification_id: str | None, **extra: Any
+) -> dict[str, Any]:
+    """The ``data`` of an ``sms_status`` uplink event."""
+    data: dict[str, Any] = {"message_id": message_id, "status": status}
+    if notification_id is not None:
+        data["notification_id"] = notification_id
+    data.update({k: v for k, v in extra.items() if v is not None})
+    return data
