@@ -12,8 +12,9 @@ import phonenumbers
 
 from appliance.errors import ValidationError
 
-# Digits runs of 6+ (optionally with a leading +): long enough to be a phone number.
-_NUMBER_LIKE = re.compile(r"\+?\d[\d ()-]{4,}\d")
+# A leading + and 6+ digits, or 7+ digits in a row: long enough to be a phone number,
+# rarer than that in counts and ids.
+_NUMBER_LIKE = re.compile(r"(?<![\w.])(\+\d{6,15}|\d{7,15})(?![\w.])")
 
 
 def to_e164(number: str, region: str) -> str:

@@ -17,6 +17,7 @@ from appliance.store.outbox import EventOutbox
 if TYPE_CHECKING:
     from appliance.store.db import Store
 
+WAKEUP_SMS_OUTBOX = "sms_outbox"  # raised after a commit that queued a message
 MAX_TEXT_CHARS = 10 * 153  # 10 concatenated GSM-7 parts; longer texts are refused
 
 
@@ -64,6 +65,7 @@ class SmsOutbox:
             )
             message_id = int(cur.lastrowid or 0)
             self.events.append("sms_status", status_event(message_id, "queued", notification_id))
+            self.store.signal_after_commit(WAKEUP_SMS_OUTBOX)
         return Enqueued(message_id, created=True)
 
 

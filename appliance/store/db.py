@@ -99,6 +99,8 @@ class Store:
         self.min_free_bytes = min_free_bytes
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.RLock()
+        self._pending_signals: set[str] = set()
+        self.on_commit_signal: Callable[[str], None] | None = None
 
     # -- opening -------------------------------------------------------------
 
@@ -182,10 +184,30 @@ class Store:
                 with self.db.atomic():
                     yield self.db
             except sqlite3.Error as err:
+                if outermost:
+                    self._pending_signals.clear()
                 raise translate_error(err, self.path) from err
+            except BaseException:
+                if outermost:
+                    self._pending_signals.clear()
+                raise
             finally:
                 if durable and outermost:
                     self.conn.execute("PRAGMA synchronous = NORMAL")
+            if outermost:
+                self._fire_signals()
+
+    def signal_after_commit(self, name: str) -> None:
+        """Raise wake-up ``name`` once the current transaction commits (nothing on rollback)."""
+        self._pending_signals.add(name)
+        if not self.conn.in_transaction:
+            self._fire_signals()
+
+    def _fire_signals(self) -> None:
+        names, self._pending_signals = self._pending_signals, set()
+        if self.on_commit_signal is not None:
+            for name in sorted(names):
+                self.on_commit_signal(name)
 
     def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` now, in this thread (CLI commands and code already on the store thread)."""

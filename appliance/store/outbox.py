@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from appliance.store.db import Store
 
 STREAM_NAME_MAX = 64
+WAKEUP_EVENTS = "events"  # raised after a commit that appended events
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class EventOutbox:
                 "INSERT INTO events(id, stream, seq, ts, data) VALUES (?, ?, ?, ?, ?)",
                 (event_id, stream, seq, ts, payload),
             )
+            self.store.signal_after_commit(WAKEUP_EVENTS)
         return Event(int(cur.lastrowid or 0), event_id, stream, int(seq), ts, data)
 
     def unacked(self, after_n: int = 0, limit: int = 1000) -> list[Event]:

@@ -1,0 +1,71 @@
+"""``appliance``: one console script, one sub-command module each.
+
+Each module in COMMAND_MODULES has ``register(subparsers)``, which adds its
+sub-commands and sets ``func(args) -> int`` on them. Errors are translated here:
+UsageError/ConfigError/ValidationError -> one line on stderr, exit 2; other
+ApplianceError -> one line, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from appliance import __version__
+from appliance.errors import ApplianceError, ConfigError, DecodeError, UsageError, ValidationError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+COMMAND_MODULES = [
+    "appliance.cli.daemon_cmd",
+    "appliance.cli.status_cmd",
+    "appliance.cli.users_cmd",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="appliance", description="Customer-service appliance for lab receptions.")
+    parser.add_argument("--version", action="version", version=f"appliance {__version__}")
+    parser.add_argument("--config", metavar="F", help="TOML config file (else $APPLIANCE_CONFIG, /etc/appliance/appliance.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return int(args.func(args))
+    except (UsageError, ConfigError, ValidationError, DecodeError) as err:
+        print(f"appliance: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ApplianceError as err:
+        print(f"appliance: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--config F`` on a sub-command too (``appliance run --config F``)."""
+    parser.add_argument("--config", metavar="F", default=argparse.SUPPRESS, help="TOML config file")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

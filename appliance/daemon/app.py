@@ -1,0 +1,61 @@
+"""The one place that wires the daemon: config -> store -> parts -> supervisor.
+
+``build_services`` chooses each part from the configuration (modem, line, sync);
+``run_daemon`` adds the web face, starts everything under the supervisor, tells
+systemd, and stops cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from appliance import __version__
+from appliance.config import Config
+from appliance.daemon.context import AppContext
+from appliance.daemon.notify import Notifier
+from appliance.daemon.service import Service
+from appliance.daemon.supervisor import Supervisor
+from appliance.store.db import Store
+from appliance.web.server import WebService
+
+log = logging.getLogger(__name__)
+
+
+def build_services(ctx: AppContext) -> list[Service]:
+    """The device and sync parts this configuration asks for (the web part is added by run_daemon)."""
+    services: list[Service] = []
+    return services
+
+
+async def run_daemon(config: Config) -> int:
+    """Run until SIGTERM/SIGINT; return the exit status."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    notifier = Notifier()
+    store = Store.open(config.db_path, min_free_mb=config.storage.min_free_mb)
+    ctx = AppContext(config=config, store=store)
+    ctx.wakeups.bind(loop)
+    store.on_commit_signal = ctx.wakeups.notify
+    supervisor = Supervisor(ctx, notifier)
+    try:
+        supervisor.add(build_services(ctx))
+        supervisor.add([WebService(ctx, supervisor)])
+        await supervisor.start()
+        names = ", ".join(supervisor.services)
+        log.info(
+            "appliance %s started: site %s, store %s, parts %s, config %s",
+            __version__, config.site.id, config.db_path, names, config.source or "embedded defaults",
+        )
+        notifier.ready(f"running: {names}")
+        await stop.wait()
+        log.info("stopping")
+        notifier.stopping()
+        await supervisor.stop()
+    finally:
+        store.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,1 @@
+"""The HTTP face: health, metrics, login and the technicians' status page."""
