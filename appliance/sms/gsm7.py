@@ -1,0 +1,130 @@
+"""GSM 7-bit default alphabet and extension table (3GPP TS 23.038 6.2.1); septet packing.
+
+Pure functions. A *septet* here is an int 0..127 held in one byte of a ``bytes`` object;
+``pack_septets`` / ``unpack_septets`` turn septets into the packed octets of TS 23.038 6.1.2.1
+(first septet in the low bits of the first octet), with optional leading fill bits, which
+TS 23.040 9.2.3.24 puts after a user data header so that the text starts on a septet boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from appliance.errors import DecodeError
+
+ESCAPE = 0x1B
+
+# TS 23.038 6.2.1, the default alphabet in code order. 0x1B is the escape to the extension table
+# (shown here as a non-breaking space, which is never looked up).
+DEFAULT_ALPHABET = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞ\xa0ÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
+)
+assert len(DEFAULT_ALPHABET) == 128
+
+# TS 23.038 6.2.1.1, the default alphabet extension table: ESC followed by these codes.
+EXTENSION_TABLE: dict[int, str] = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+
+_CHAR_TO_SEPTETS: dict[str, bytes] = {
+    ch: bytes([code]) for code, ch in enumerate(DEFAULT_ALPHABET) if code != ESCAPE
+}
+_CHAR_TO_SEPTETS.update({ch: bytes([ESCAPE, code]) for code, ch in EXTENSION_TABLE.items()})
+
+MAX_SEPTETS = 160  # TS 23.040 9.2.3.16: 140 octets of user data
+
+
+def char_septets(ch: str) -> int | None:
+    """How many septets ``ch`` costs (1, or 2 for an escape pair); None if not in the alphabet."""
+    code = _CHAR_TO_SEPTETS.get(ch)
+    return None if code is None else len(code)
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character of ``text`` is in the default alphabet or its extension."""
+    table = _CHAR_TO_SEPTETS
+    return all(ch in table for ch in text)
+
+
+def septet_length(text: str) -> int:
+    """Septets needed for ``text`` (escape pairs count 2). Raises ValueError if not GSM-7."""
+    return len(encode(text))
+
+
+def encode(text: str) -> bytes:
+    """``text`` -> septets (one per byte). Raises ValueError naming the first unencodable char."""
+    table = _CHAR_TO_SEPTETS
+    try:
+        return b"".join([table[ch] for ch in text])
+    except KeyError as err:
+        raise ValueError(f"character {err.args[0]!r} is not in the GSM 7-bit alphabet") from None
+
+
+def decode(septets: Iterable[int]) -> str:
+    """Septets -> text.
+
+    TS 23.038 6.2.1.1: an escape followed by a code the extension table lacks shows the
+    default-table character; ESC ESC (a reserved further extension) and a lone trailing
+    ESC show a space.
+    """
+    out: list[str] = []
+    alphabet = DEFAULT_ALPHABET
+    escaped = False
+    for septet in septets:
+        code = septet & 0x7F
+        if escaped:
+            escaped = False
+            if code == ESCAPE:
+                out.append(" ")
+            else:
+                out.append(EXTENSION_TABLE.get(code, alphabet[code]))
+        elif code == ESCAPE:
+            escaped = True
+        else:
+            out.append(alphabet[code])
+    if escaped:
+        out.append(" ")
+    return "".join(out)
+
+
+def pack_septets(septets: bytes, fill_bits: int = 0) -> bytes:
+    """Pack septets into octets, after ``fill_bits`` zero bits (0..6)."""
+    if not 0 <= fill_bits <= 6:
+        raise ValueError(f"fill bits must be 0..6, got {fill_bits}")
+    nbits = fill_bits + 7 * len(septets)
+    value = 0
+    shift = fill_bits
+    for septet in septets:
+        value |= (septet & 0x7F) << shift
+        shift += 7
+    return value.to_bytes((nbits + 7) // 8, "little")
+
+
+def unpack_septets(data: bytes, count: int, fill_bits: int = 0) -> bytes:
+    """Unpack ``count`` septets from ``data`` after ``fill_bits`` bits.
+
+    Raises DecodeError if ``data`` is too short for them.
+    """
+    needed = (fill_bits + 7 * count + 7) // 8
+    if len(data) < needed:
+        raise DecodeError(
+            f"GSM 7-bit user data truncated: {count} septets need {needed} octets, got {len(data)}"
+        )
+    value = int.from_bytes(data[:needed], "little") >> fill_bits
+    return bytes((value >> (7 * i)) & 0x7F for i in range(count))
