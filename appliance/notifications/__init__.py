@@ -1,0 +1,1 @@
+"""Notifications: requests from the central system, templates, quiet hours, consent rules."""

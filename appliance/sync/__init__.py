@@ -1,0 +1,1 @@
+"""MQTT sync with the central system: store and forward, nothing lost (see sync/PROTOCOL.md)."""

@@ -1,0 +1,292 @@
+"""The ``sync`` service: MQTT store-and-forward between this appliance and the central.
+
+Wiring (``appliance/daemon/app.py``, when ``mqtt.enabled``)::
+
+    services.append(SyncService(ctx))
+
+What it runs: the MQTT link (paho network thread), the uplink relay (outbox
+-> ``up/<stream>`` until acknowledged), the downlink consumer (``down/#`` ->
+validated, applied in durable batches, then PUBACKed) and a health reporter
+(connected, backlog, oldest unsent, last ack, refused downlinks, disk). The
+protocol is written down in ``sync/PROTOCOL.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from appliance.daemon.context import AppContext
+from appliance.daemon.service import Service
+from appliance.errors import StoreError
+from appliance.notifications.requests import NotificationSettings
+from appliance.store.outbox import WAKEUP_EVENTS, EventOutbox
+from appliance.sync import processed
+from appliance.sync.downlink import BatchResult, DownlinkApplier, Incoming, refused_count
+from appliance.sync.link import LinkListener, LinkSettings, MqttLink
+from appliance.sync.uplink import UplinkRelay
+from sync.envelope import MAX_PAYLOAD_BYTES, utc_timestamp
+
+log = logging.getLogger(__name__)
+
+DOWNLINK_QUEUE_MAX = 1000  # messages received but not yet applied (the broker's window is smaller)
+DOWNLINK_BATCH_MAX = 200  # messages applied per durable commit
+STORE_RETRY_S = (
+    5.0  # a failed commit (disk full) is retried after this long; nothing is PUBACKed meanwhile
+)
+HEALTH_INTERVAL_S = 5.0
+PRUNE_INTERVAL_S = 300.0
+ACKED_EVENTS_KEEP_S = (
+    3600.0  # acknowledged events are kept this long (for the status page), then pruned
+)
+EVENTS_WAKEUP_TIMEOUT_S = 30.0
+
+
+class SyncService(Service, LinkListener):
+    """Store-and-forward sync with the central system over MQTT (see module docstring)."""
+
+    name = "sync"
+
+    def __init__(self, ctx: AppContext, link_settings: LinkSettings | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.config = ctx.config
+        self.store = ctx.store
+        self.link_settings = link_settings or LinkSettings.from_config(ctx.config)
+        self.link: MqttLink | None = None
+        self.relay: UplinkRelay | None = None
+        self._queue: asyncio.Queue[Incoming] = asyncio.Queue(DOWNLINK_QUEUE_MAX)
+        self._applier: DownlinkApplier | None = None
+        self._last_ack_at: str | None = None
+        self._store_problem = ""
+        self.downlink_applied = 0
+        self._metrics = _Metrics(ctx)
+
+    # -- Service ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue(DOWNLINK_QUEUE_MAX)
+        self.link = MqttLink(self.link_settings, self, loop.call_soon_threadsafe)
+        self.relay = UplinkRelay(
+            self.store, self.link, self.config.site.id, self.link_settings.inflight
+        )
+        self._applier = DownlinkApplier(
+            self.store,
+            self.link.topics,
+            NotificationSettings.from_config(self.config),
+            MAX_PAYLOAD_BYTES,
+        )
+        self.set_health(
+            "starting", f"connecting to {self.link_settings.host}:{self.link_settings.port}"
+        )
+        self.link.start()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self.relay.run(), name="sync-uplink")
+                tasks.create_task(self._consume_downlink(), name="sync-downlink")
+                tasks.create_task(self._report_health(), name="sync-health")
+                tasks.create_task(self._forward_wakeups(), name="sync-wakeups")
+                tasks.create_task(self._prune(), name="sync-prune")
+        finally:
+            link, self.link = self.link, None
+            if link is not None:
+                await asyncio.get_running_loop().run_in_executor(None, link.stop)
+
+    async def stop(self) -> None:
+        """Say offline and disconnect; unacknowledged work stays in the store for next time."""
+        link, self.link = self.link, None
+        if link is not None:
+            await asyncio.get_running_loop().run_in_executor(None, link.stop)
+        self.set_health("stopped", "stopped")
+
+    # -- LinkListener (asyncio loop) -------------------------------------------
+
+    def link_up(self, generation: int, session_present: bool) -> None:
+        if self.relay is not None:
+            self.relay.on_link_up(generation)
+        self._metrics.connected.set(1)
+
+    def link_down(self, reason: str) -> None:
+        self._metrics.connected.set(0)
+        if self.relay is not None:
+            self.relay.kick()
+
+    def published(self, mid: int, ok: bool) -> None:
+        if self.relay is not None:
+            self.relay.on_published(mid)
+        if ok:
+            self._metrics.published.inc()
+
+    def received(self, message: Incoming) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # Not PUBACKed: the broker keeps it and redelivers it on the next connection.
+            log.warning(
+                "downlink queue full (%d); %s left with the broker",
+                DOWNLINK_QUEUE_MAX,
+                message.topic,
+            )
+
+    # -- downlink --------------------------------------------------------------
+
+    async def _consume_downlink(self) -> None:
+        assert self._applier is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < DOWNLINK_BATCH_MAX and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            result = await self._apply_until_stored(batch)
+            link = self.link
+            if link is not None:
+                for message in batch:
+                    link.ack(message)
+            self._account(result)
+
+    async def _apply_until_stored(self, batch: list[Incoming]) -> BatchResult:
+        assert self._applier is not None
+        while True:
+            try:
+                result = await self.store.run(self._applier.apply_batch, batch)
+            except StoreError as err:
+                self._store_problem = f"cannot store downlink: {err}"
+                log.error("sync: %s; retrying in %.0f s", self._store_problem, STORE_RETRY_S)
+                self.set_health("degraded", self._store_problem, **self._health_info_cached())
+                await asyncio.sleep(STORE_RETRY_S)
+                continue
+            self._store_problem = ""
+            return result
+
+    def _account(self, result: BatchResult) -> None:
+        for outcome in result.outcomes:
+            self._metrics.downlink.labels(outcome).inc()
+        if result.acked:
+            self._last_ack_at = utc_timestamp()
+            if self.relay is not None:
+                self.relay.on_ack_progress()
+            self._metrics.acked.inc(result.events_acked)
+        self.downlink_applied += sum(1 for o in result.outcomes if o not in ("ack", "duplicate"))
+
+    # -- background chores -----------------------------------------------------
+
+    async def _forward_wakeups(self) -> None:
+        while True:
+            await self.ctx.wakeups.wait(WAKEUP_EVENTS, EVENTS_WAKEUP_TIMEOUT_S)
+            if self.relay is not None:
+                self.relay.kick()
+
+    async def _prune(self) -> None:
+        outbox = EventOutbox(self.store)
+        while True:
+            await asyncio.sleep(PRUNE_INTERVAL_S)
+            cutoff = utc_timestamp(datetime.now(UTC) - timedelta(seconds=ACKED_EVENTS_KEEP_S))
+            try:
+                gone = await self.store.run(outbox.prune_acked, cutoff)
+                gone_ids = await self.store.run(processed.prune, self.store)
+            except StoreError as err:
+                log.warning("sync: pruning failed: %s", err)
+                continue
+            if gone or gone_ids:
+                log.info("sync: pruned %d acknowledged events, %d old downlink ids", gone, gone_ids)
+
+    def _health_info_cached(self) -> dict[str, Any]:
+        return dict(self.health.info)
+
+    async def _report_health(self) -> None:
+        outbox = EventOutbox(self.store)
+        while True:
+            started = time.monotonic()
+            try:
+                backlog = await self.store.run(outbox.backlog)
+                refused = await self.store.run(refused_count, self.store)
+                disk_low = await self.store.run(self.store.disk_low)
+                free_mb = await self.store.run(self.store.free_bytes) // (1024 * 1024)
+            except StoreError as err:
+                self.set_health("degraded", f"store: {err}", **self._health_info_cached())
+                await asyncio.sleep(HEALTH_INTERVAL_S)
+                continue
+            link = self.link
+            connected = bool(link and link.connected)
+            info: dict[str, Any] = {
+                "connected": connected,
+                "broker": f"{self.link_settings.host}:{self.link_settings.port}",
+                "protocol": link.protocol if link else None,
+                "backlog": backlog["unacked"],
+                "oldest_unsent": backlog["oldest_unacked"],
+                "last_ack": self._last_ack_at,
+                "refused_downlinks": refused,
+                "in_flight": self.relay.in_flight if self.relay else 0,
+                "published": self.relay.published_total if self.relay else 0,
+                "resends": self.relay.resends if self.relay else 0,
+                "downlink_applied": self.downlink_applied,
+                "disk_free_mb": free_mb,
+            }
+            self._metrics.backlog.set(backlog["unacked"])
+            if disk_low:
+                self.set_health(
+                    "degraded",
+                    f"disk full: {free_mb} MiB free under {self.store.path.parent}; "
+                    "events are kept, none dropped, new ones may be refused",
+                    **info,
+                )
+            elif self._store_problem:
+                self.set_health("degraded", self._store_problem, **info)
+            elif not connected:
+                detail = link.last_error if link and link.last_error else "not connected"
+                self.set_health(
+                    "degraded", f"offline ({detail}); {backlog['unacked']} events waiting", **info
+                )
+            else:
+                self.set_health("ok", f"connected; {backlog['unacked']} events waiting", **info)
+            if link is not None and link.fallback_requested:
+                log.warning("mqtt: broker refused MQTT 5; falling back to MQTT 3.1.1")
+                await asyncio.get_running_loop().run_in_executor(None, link.restart_as_311)
+            await asyncio.sleep(max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started)))
+
+
+class _Metrics:
+    """Prometheus series of the sync part, on the daemon's own registry."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        registry = ctx.registry
+        self.connected = _get_or_make(
+            registry, Gauge, "appliance_sync_connected", "1 when connected to the broker"
+        )
+        self.backlog = _get_or_make(
+            registry, Gauge, "appliance_sync_backlog_events", "uplink events not yet acknowledged"
+        )
+        self.published = _get_or_make(
+            registry, Counter, "appliance_sync_published", "uplink messages PUBACKed by the broker"
+        )
+        self.acked = _get_or_make(
+            registry,
+            Counter,
+            "appliance_sync_acked_events",
+            "uplink events acknowledged by the central",
+        )
+        self.downlink = _get_or_make(
+            registry,
+            Counter,
+            "appliance_sync_downlink",
+            "downlink messages by outcome",
+            labelnames=("outcome",),
+        )
+
+
+def _get_or_make(registry: Any, kind: Any, name: str, doc: str, **kw: Any) -> Any:
+    """The series ``name`` on ``registry``, created once (a restarted service reuses it)."""
+    existing = getattr(registry, "_names_to_collectors", {}).get(name)
+    if existing is None:
+        existing = getattr(registry, "_names_to_collectors", {}).get(name + "_total")
+    if existing is not None:
+        return existing
+    with contextlib.suppress(ValueError):
+        return kind(name, doc, registry=registry, **kw)
+    return getattr(registry, "_names_to_collectors", {})[name]
