@@ -444,7 +444,8 @@ def encode_submit(
     """SMS-SUBMIT PDUs for ``text`` to ``number`` ("+<E.164>", or digits sent as unknown type).
 
     Each part carries TP-SRR when ``status_report`` is set (a delivery report per part) and
-    TP-MR ``message_ref + part - 1`` (most modems put their own reference there anyway).
+    TP-MR ``message_ref``: with ``AT+CMGS`` the modem assigns the reference it reports in
+    ``+CMGS: <mr>`` (TS 27.005 3.5.1), so the value here rarely matters.
     Raises ValueError for a number or text that cannot be sent.
     """
     if not 0 <= message_ref <= 0xFF:
@@ -467,8 +468,7 @@ def encode_submit(
             first |= 0x20
         if ies:
             first |= 0x40
-        mr = (message_ref + seq - 1) & 0xFF
-        tpdu = bytes([first, mr]) + address + bytes([0x00, dcs]) + vp + bytes([udl]) + ud
+        tpdu = bytes([first, message_ref]) + address + bytes([0x00, dcs]) + vp + bytes([udl]) + ud
         result.append(SubmitPart("00" + tpdu.hex().upper(), len(tpdu), seq, total))
     return result
 
@@ -598,13 +598,19 @@ def _to_bytes(data: str | bytes) -> bytes:
 
 
 def _decode_digits(value: bytes, count: int, what: str) -> str:
+    """Swapped BCD digits. A length counting the trailing filler (seen from real modems) is
+    forgiven; a filler followed by digits is not."""
     out: list[str] = []
+    filler_at: int | None = None
     for i in range(count):
         octet = value[i // 2]
         nibble = (octet >> 4) if i % 2 else (octet & 0x0F)
         if nibble == 0xF:
-            raise DecodeError(f"{what}: filler semi-octet inside the number")
-        out.append(_BCD_DIGITS[nibble])
+            filler_at = i if filler_at is None else filler_at
+        elif filler_at is not None:
+            raise DecodeError(f"{what}: filler semi-octet at digit {filler_at + 1} inside the number")
+        else:
+            out.append(_BCD_DIGITS[nibble])
     return "".join(out)
 
 
