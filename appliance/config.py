@@ -109,9 +109,10 @@ def _default_site_id() -> str:
     return name[:64]
 
 
-def data_dir() -> Path:
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The directory for the embedded default store: ``$APPLIANCE_DATA_DIR`` or ./appliance-data."""
-    return Path(os.environ.get("APPLIANCE_DATA_DIR") or DEFAULT_DATA_DIR)
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("APPLIANCE_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,11 @@ class Config:
     @property
     def db_path(self) -> Path:
         return Path(self.storage.path) if self.storage.path else data_dir() / "appliance.db"
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the store and the appliance's other files (recordings, sockets) live."""
+        return self.db_path.parent
 
     @property
     def web_host_port(self) -> tuple[str, int]:
@@ -355,6 +361,9 @@ def load_config(cli_path: str | None = None, environ: Mapping[str, str] | None =
         env = overrides.get(section, {})
         values.update(env)
         sections[section] = _build_section(section, cls, values, set(env))
+    if not sections["storage"].path:
+        default_path = str(data_dir(environ) / "appliance.db")
+        sections["storage"] = dataclasses.replace(sections["storage"], path=default_path)
     return Config(source=str(path) if path else None, **sections)
 
 

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from urllib.request import pathname2url
 
 import sqlite_utils
 
@@ -270,8 +271,12 @@ def check_file(path: Path) -> None:
             f"database {path} is not an SQLite file (bad header); left untouched: "
             "move it aside or restore a backup"
         )
+    # Without a -wal file beside it, read it as immutable: SQLite then creates no -wal/-shm
+    # files, so a refused file's folder is left exactly as it was found.
+    has_wal = Path(f"{path}-wal").exists()
+    uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro" + ("" if has_wal else "&immutable=1")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as err:
         raise StoreCorrupt(f"database {path} cannot be opened: {err}") from err
     try:

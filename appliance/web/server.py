@@ -32,7 +32,9 @@ from prometheus_client.registry import Collector
 
 from appliance import __version__
 from appliance.daemon.service import Service
-from appliance.errors import ApplianceError, StoreError
+from appliance.errors import ApplianceError, StoreError, ValidationError
+from appliance.phone import mask, to_e164
+from appliance.sms.outbox import SmsOutbox
 from appliance.users import authenticate
 
 if TYPE_CHECKING:
@@ -153,6 +155,8 @@ class WebService(Service):
         app.router.add_post("/logout", self.logout)
         app.router.add_get("/", self.index)
         app.router.add_get("/api/status", self.api_status)
+        app.router.add_post("/api/sms", self.api_send_sms)
+        app.router.add_get("/api/session", self.api_session)
         return app
 
     # -- sessions and anti-forgery -------------------------------------------
@@ -275,6 +279,33 @@ class WebService(Service):
 
     async def api_status(self, request: web.Request) -> web.Response:
         return web.json_response({n: h.as_dict() for n, h in self.supervisor.healths().items()})
+
+    async def api_session(self, request: web.Request) -> web.Response:
+        """Who is logged in, and the anti-forgery token for API writes (X-CSRF-Token header)."""
+        token = self.csrf_token(request, request.cookies.get(SESSION_COOKIE, ""))
+        return web.json_response({"user": request["user"], "csrf_token": token})
+
+    async def api_send_sms(self, request: web.Request) -> web.Response:
+        """Queue an SMS (the status page's "send a test SMS"): form or JSON ``to``, ``text``."""
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.json_response({"error": "body is not JSON"}, status=400)
+            if not isinstance(body, dict):
+                return web.json_response({"error": "body must be a JSON object"}, status=400)
+        else:
+            body = dict(await request.post())
+        to, text = body.get("to"), body.get("text")
+        if not isinstance(to, str) or not isinstance(text, str) or not text:
+            return web.json_response({"error": "'to' and 'text' are required strings"}, status=400)
+        try:
+            number = to_e164(to, self.ctx.config.site.country)
+            queued = await self.ctx.store.run(SmsOutbox(self.ctx.store).enqueue, number, text)
+        except (ValidationError, ValueError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+        log.info("user %r queued SMS %d to %s", request["user"], queued.message_id, mask(number))
+        return web.json_response({"id": queued.message_id, "status": "queued", "number": number})
 
     async def index(self, request: web.Request) -> web.Response:
         html = TEMPLATES.get_template("index.html").render(

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install the system packages the appliance and its tests need, where missing.
+# As root it installs them with apt-get; otherwise it names what is missing and fails.
+set -euo pipefail
+
+# package:command-or-file that proves it is there
+NEEDED=(
+  "mosquitto:/usr/sbin/mosquitto"
+  "mosquitto-clients:/usr/bin/mosquitto_passwd"
+  "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
+  "pkg-config:/usr/bin/pkg-config"
+  "gcc:/usr/bin/gcc"
+  "libspandsp-dev:/usr/include/spandsp.h"
+  "espeak-ng:/usr/bin/espeak-ng"
+  "sox:/usr/bin/sox"
+  "chromium:/usr/bin/chromium"
+  "openssl:/usr/bin/openssl"
+)
+[ "${1:-}" = "--runtime" ] && NEEDED=(
+  "mosquitto:/usr/sbin/mosquitto"
+  "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
+  "pkg-config:/usr/bin/pkg-config"
+  "gcc:/usr/bin/gcc"
+)
+
+missing=()
+for entry in "${NEEDED[@]}"; do
+  pkg=${entry%%:*}; path=${entry#*:}
+  [ -e "$path" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing system packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
