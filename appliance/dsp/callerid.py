@@ -1,0 +1,236 @@
+"""Caller-ID receivers: FSK (Bell 202 and V.23 at once) and DTMF caller-ID assembly.
+
+:class:`CallerIdReceiver` is fed 16-bit LE mono PCM in chunks of any size (the results
+do not depend on how the stream is cut) and returns ``caller_id`` event dicts as in
+INTERFACES.md §2::
+
+    rx = CallerIdReceiver(8000)
+    for chunk in chunks:
+        for event in rx.feed(chunk):
+            print(event)   # {"type": "caller_id", "number": ..., "modulation": "v23", ...}
+    rx.flush()
+
+The demodulation is C (``native/fsk.c``, called with the GIL released). Both
+demodulators decode each other's signals, so a message decoded twice is reported once,
+labelled by the mark and space frequencies actually measured.
+
+:class:`DtmfCallerIdAssembler` takes the digits of the DTMF receiver and recognises
+the DTMF caller-ID strings (``A<number>C``, ``A<number>D<redirect>B<code>C``,
+``D<number>C``, ``A<number>#``, ``D1#``, ``<number>#``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from typing import Any
+
+from appliance._native import ffi, lib
+from appliance.dsp.cid_message import parse_message
+from appliance.errors import DecodeError
+from appliance.phone import mask
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATES = (8000, 16000)
+MODULATION_NAMES = ("bell202", "v23")
+RECENT_MESSAGES = 8  # remembered to drop the second demodulator's copy of a message
+DUPLICATE_SLACK_S = 0.1
+TIME_DECIMALS = 3
+
+Event = dict[str, Any]
+
+
+def _classify(modulation: int, mark_hz: float, space_hz: float) -> str:
+    """Bell 202 or V.23 from the measured tones (the decoding demodulator if unmeasured).
+
+    The mark frequency is measured over the pure mark run before the message, so it
+    decides; the space frequency (measured inside the data, biased by the transitions
+    towards the mark) is only a fallback.
+    """
+    if not math.isnan(mark_hz):
+        return MODULATION_NAMES[0 if abs(mark_hz - 1200.0) <= abs(mark_hz - 1300.0) else 1]
+    if not math.isnan(space_hz):
+        return MODULATION_NAMES[0 if space_hz >= 2100.0 else 1]
+    return MODULATION_NAMES[modulation]
+
+
+class CallerIdReceiver:
+    """Streaming FSK caller-ID receiver: Bell 202 and V.23 demodulators on one stream."""
+
+    def __init__(self, sample_rate: int) -> None:
+        if sample_rate not in SAMPLE_RATES:
+            raise ValueError(f"caller-ID receiver runs at {SAMPLE_RATES} Hz, not {sample_rate}")
+        self.sample_rate = sample_rate
+        state = lib.fsk_receiver_new(sample_rate)
+        if state == ffi.NULL:
+            raise MemoryError("fsk_receiver_new failed")
+        self._state = ffi.gc(state, lib.fsk_receiver_free)
+        self._msg = ffi.new("fsk_message_t *")
+        self._ready = ffi.new("int *")
+        self._odd = b""
+        self._recent: deque[tuple[bytes, int, int]] = deque(maxlen=RECENT_MESSAGES)
+        self.undecodable = 0  # checksum right, content not a caller-ID message
+
+    @property
+    def bad_checksums(self) -> int:
+        """Messages dropped for a wrong checksum (both demodulators)."""
+        return sum(lib.fsk_receiver_bad_checksums(self._state, m) for m in range(2))
+
+    @property
+    def samples(self) -> int:
+        return int(lib.fsk_receiver_samples(self._state))
+
+    def feed(self, pcm: bytes) -> list[Event]:
+        """Feeds 16-bit LE mono PCM; returns the caller-ID events completed in it."""
+        if self._odd:
+            pcm = self._odd + pcm
+            self._odd = b""
+        if len(pcm) % 2:
+            self._odd = pcm[-1:]
+            pcm = pcm[:-1]
+        total = len(pcm) // 2
+        if not total:
+            return []
+        buf = ffi.from_buffer("int16_t[]", pcm)
+        events: list[Event] = []
+        done = 0
+        while done < total:
+            done += lib.fsk_receiver_process(self._state, buf + done, total - done, self._ready)
+            if self._ready[0]:
+                while lib.fsk_receiver_take(self._state, self._msg):
+                    event = self._on_message(self._msg)
+                    if event is not None:
+                        events.append(event)
+        return events
+
+    def flush(self) -> list[Event]:
+        """End of stream: every message ends at its checksum, so nothing is pending."""
+        self._odd = b""
+        return []
+
+    def _on_message(self, msg: Any) -> Event | None:
+        raw = bytes(ffi.buffer(msg.bytes, msg.len))
+        start, end = int(msg.start_sample), int(msg.end_sample)
+        slack = DUPLICATE_SLACK_S * self.sample_rate
+        for prev_raw, prev_start, prev_end in self._recent:
+            if prev_raw == raw and start <= prev_end + slack and prev_start <= end + slack:
+                return None
+        self._recent.append((raw, start, end))
+        try:
+            message = parse_message(raw)
+        except DecodeError as err:
+            self.undecodable += 1
+            log.debug("caller-ID message dropped: %s", err)
+            return None
+        if not message.is_caller_id:
+            log.debug("caller-ID line message type 0x%02x ignored", message.msg_type)
+            return None
+        modulation = _classify(int(msg.modulation), float(msg.mark_hz), float(msg.space_hz))
+        event: Event = {"type": "caller_id"}
+        event.update(message.event_fields())
+        event["modulation"] = modulation
+        event["start"] = round(start / self.sample_rate, TIME_DECIMALS)
+        event["end"] = round(end / self.sample_rate, TIME_DECIMALS)
+        log.info("caller ID %s (%s, %s)", mask(message.number or ""), event["format"], modulation)
+        return event
+
+
+# --- DTMF caller ID -----------------------------------------------------------------
+
+DTMF_DIGIT_GAP_S = 1.5  # longer silence between digits ends (or discards) a string
+DTMF_MAX_DIGITS = 64  # bound on a string in assembly
+DTMF_MIN_NUMBER_DIGITS = 3  # a bare "<number>#" shorter than this is not caller ID
+DTMF_CODES = {"00": "unavailable", "10": "private"}  # B<code>
+DTMF_D_CODES = {"1": "private", "2": "unavailable", "3": "unavailable"}  # D<code># (2: abroad)
+TERMINATORS = "C#"
+
+
+def _parse_dtmf_cid(text: str, terminated: bool) -> dict[str, str] | None:
+    """Fields of a DTMF caller-ID string, or ``None`` if it is not one."""
+    starts = [i for i, ch in enumerate(text) if ch in "AD"]
+    if not starts and "B" in text:
+        starts = [text.index("B")]
+    if not starts:
+        body = text.rstrip(TERMINATORS)
+        if terminated and text.endswith("#") and body.isdigit() and len(body) >= DTMF_MIN_NUMBER_DIGITS:
+            return {"number": body}
+        return None
+    text = text[starts[0]:]
+    fields: list[tuple[str, str]] = []
+    for ch in text:
+        if ch in TERMINATORS:
+            break
+        if ch in "ABD":
+            fields.append((ch, ""))
+        elif ch.isdigit() and fields:
+            key, value = fields[-1]
+            fields[-1] = (key, value + ch)
+        else:
+            return None  # '*' or a second start digit in the middle: not a caller ID
+    out: dict[str, str] = {}
+    first = fields[0] if fields else ("", "")
+    if first[0] == "D" and len(fields) == 1 and len(first[1]) == 1 and first[1] in DTMF_D_CODES:
+        return {"reason": DTMF_D_CODES[first[1]]}
+    for key, value in fields:
+        if key == "A" and value:
+            out.setdefault("number", value)
+        elif key == "D" and value:
+            if "number" in out or fields[0][0] == "A":
+                out.setdefault("redirect", value)
+            else:
+                out.setdefault("number", value)
+        elif key == "B" and value:
+            out.setdefault("reason", DTMF_CODES.get(value, "unavailable"))
+    if "number" in out:
+        if len(out["number"]) < DTMF_MIN_NUMBER_DIGITS and not terminated:
+            return None
+        out.pop("reason", None)
+        return out
+    return out if "reason" in out else None
+
+
+class DtmfCallerIdAssembler:
+    """Assembles DTMF caller-ID strings from detected digits.
+
+    A string ends at ``C`` or ``#``, or when no digit follows within
+    :data:`DTMF_DIGIT_GAP_S` (noticed at the next digit or at :meth:`flush`).
+    """
+
+    def __init__(self) -> None:
+        self._digits: list[tuple[str, float, float]] = []
+
+    def on_digit(self, digit: str, start: float, end: float) -> list[Event]:
+        """One detected digit (``0-9 * # A-D``) with its start and end in seconds."""
+        events: list[Event] = []
+        digit = digit.upper()
+        if self._digits and start - self._digits[-1][2] > DTMF_DIGIT_GAP_S:
+            events += self._finish(terminated=False)
+        if len(self._digits) >= DTMF_MAX_DIGITS:
+            self._digits.clear()  # runaway string: not caller ID
+        self._digits.append((digit, start, end))
+        if digit in TERMINATORS:
+            events += self._finish(terminated=True)
+        return events
+
+    def flush(self) -> list[Event]:
+        """End of stream (or of the caller-ID window): the pending string, if it is one."""
+        return self._finish(terminated=False)
+
+    def _finish(self, *, terminated: bool) -> list[Event]:
+        digits, self._digits = self._digits, []
+        if not digits:
+            return []
+        text = "".join(d for d, _, _ in digits)
+        fields = _parse_dtmf_cid(text, terminated)
+        if fields is None:
+            log.debug("DTMF string of %d digits is not a caller ID", len(text))
+            return []
+        event: Event = {"type": "caller_id"}
+        event.update(fields)
+        event["format"] = "dtmf"
+        event["modulation"] = "dtmf"
+        event["start"] = round(digits[0][1], TIME_DECIMALS)
+        event["end"] = round(digits[-1][2], TIME_DECIMALS)
+        return [event]

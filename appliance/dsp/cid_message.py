@@ -1,0 +1,233 @@
+"""Caller-ID messages on the line: SDMF/MDMF (Telcordia GR-30) and ETSI EN 300 659-3.
+
+Pure functions over bytes. A message on the line is ``type, length, data..., checksum``
+where the checksum is the two's complement of the mod-256 sum of type, length and
+data. :func:`parse_message` checks all of that and raises :class:`DecodeError` (and
+nothing else) for any input it cannot read; :func:`build_sdmf` / :func:`build_mdmf`
+build messages (used by the line simulator and the tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appliance.errors import DecodeError
+
+SDMF_CALLER_ID = 0x04
+SDMF_MESSAGE_WAITING = 0x06
+MDMF_CALLER_ID = 0x80  # also ETSI "call set-up"
+MDMF_MESSAGE_WAITING = 0x82  # also ETSI "message waiting indicator"
+KNOWN_TYPES = frozenset({SDMF_CALLER_ID, SDMF_MESSAGE_WAITING, MDMF_CALLER_ID,
+                         MDMF_MESSAGE_WAITING, 0x86, 0x89})
+CALLER_ID_TYPES = frozenset({SDMF_CALLER_ID, MDMF_CALLER_ID})
+
+PARAM_DATETIME = 0x01
+PARAM_NUMBER = 0x02
+PARAM_DIALED_NUMBER = 0x03
+PARAM_NUMBER_ABSENT = 0x04
+PARAM_NAME = 0x07
+PARAM_NAME_ABSENT = 0x08
+PARAM_VISUAL_INDICATOR = 0x0B
+PARAM_MESSAGE_COUNT = 0x13
+
+DATETIME_LEN = 8  # MMDDhhmm
+MAX_DATA_LEN = 255
+ABSENCE_REASONS = {"O": "unavailable", "P": "private"}
+ABSENCE_CODES = {reason: code for code, reason in ABSENCE_REASONS.items()}
+
+
+@dataclass(frozen=True)
+class CallerIdMessage:
+    """One decoded message. Fields not in the message are ``None``."""
+
+    msg_type: int
+    format: str  # "sdmf" or "mdmf"
+    number: str | None = None
+    name: str | None = None
+    datetime: str | None = None
+    number_absent: str | None = None  # "unavailable" / "private"
+    name_absent: str | None = None
+    message_waiting: bool | None = None
+    params: tuple[tuple[int, bytes], ...] = field(default=())
+
+    @property
+    def is_caller_id(self) -> bool:
+        return self.msg_type in CALLER_ID_TYPES
+
+    def event_fields(self) -> dict[str, str]:
+        """The caller-ID fields of a DSP event line (absent fields left out)."""
+        out: dict[str, str] = {}
+        if self.number:
+            out["number"] = self.number
+        if self.name:
+            out["name"] = self.name
+        if self.datetime:
+            out["datetime"] = self.datetime
+        out["format"] = self.format
+        if self.number_absent and not self.number:
+            out["reason"] = self.number_absent
+        if self.name_absent and not self.name:
+            out["name_reason"] = self.name_absent
+        return out
+
+
+def checksum(data: bytes) -> int:
+    """Two's complement of the mod-256 sum of ``data`` (type, length and data bytes)."""
+    return -sum(data) & 0xFF
+
+
+def frame(msg_type: int, payload: bytes) -> bytes:
+    """``type, length, payload, checksum`` for a payload of at most 255 bytes."""
+    if not 0 <= msg_type <= 0xFF:
+        raise ValueError(f"message type {msg_type} is not a byte")
+    if len(payload) > MAX_DATA_LEN:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_DATA_LEN}")
+    body = bytes([msg_type, len(payload)]) + payload
+    return body + bytes([checksum(body)])
+
+
+def _check_datetime(value: str) -> str:
+    if len(value) != DATETIME_LEN or not value.isascii() or not value.isdigit():
+        raise ValueError(f"datetime must be 8 digits MMDDhhmm, got {value!r}")
+    return value
+
+
+def _ascii(value: str, what: str) -> bytes:
+    try:
+        raw = value.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} {value!r} is not ASCII") from None
+    if any(b < 0x20 or b > 0x7E for b in raw):
+        raise ValueError(f"{what} {value!r} has a control character")
+    return raw
+
+
+def build_sdmf(datetime: str, number: str | None = None, *, number_absent: str | None = None) -> bytes:
+    """An SDMF caller-ID message (0x04): ``MMDDhhmm`` then the number, or ``O``/``P``."""
+    payload = _check_datetime(datetime).encode("ascii")
+    if number:
+        payload += _ascii(number, "number")
+    elif number_absent:
+        payload += ABSENCE_CODES[number_absent].encode("ascii")
+    else:
+        raise ValueError("an SDMF message needs a number or a number-absent reason")
+    return frame(SDMF_CALLER_ID, payload)
+
+
+def _param(ptype: int, value: bytes) -> bytes:
+    if len(value) > MAX_DATA_LEN:
+        raise ValueError(f"parameter 0x{ptype:02x} is too long ({len(value)} bytes)")
+    return bytes([ptype, len(value)]) + value
+
+
+def build_mdmf(
+    *,
+    number: str | None = None,
+    name: str | None = None,
+    datetime: str | None = None,
+    number_absent: str | None = None,
+    name_absent: str | None = None,
+    msg_type: int = MDMF_CALLER_ID,
+) -> bytes:
+    """An MDMF / ETSI call set-up message: date-time, number (or reason), name (or reason)."""
+    payload = b""
+    if datetime is not None:
+        payload += _param(PARAM_DATETIME, _check_datetime(datetime).encode("ascii"))
+    if number:
+        payload += _param(PARAM_NUMBER, _ascii(number, "number"))
+    elif number_absent:
+        payload += _param(PARAM_NUMBER_ABSENT, ABSENCE_CODES[number_absent].encode("ascii"))
+    if name:
+        payload += _param(PARAM_NAME, name.encode("latin-1"))
+    elif name_absent:
+        payload += _param(PARAM_NAME_ABSENT, ABSENCE_CODES[name_absent].encode("ascii"))
+    return frame(msg_type, payload)
+
+
+def build_message_waiting(active: bool, *, msg_type: int = MDMF_MESSAGE_WAITING) -> bytes:
+    """A message-waiting indication (0x82 with the visual-indicator parameter)."""
+    return frame(msg_type, _param(PARAM_VISUAL_INDICATOR, b"\xff" if active else b"\x00"))
+
+
+def _text(raw: bytes, what: str) -> str:
+    raw = raw.rstrip(b"\x00")
+    if any(b < 0x20 or b == 0x7F for b in raw):
+        raise DecodeError(f"caller-ID {what} has a control byte: {raw.hex()}")
+    return raw.decode("latin-1").strip()
+
+
+def _datetime(raw: bytes) -> str | None:
+    text = raw.decode("latin-1")
+    if len(text) == DATETIME_LEN and text.isdigit():
+        return text
+    return None  # a bad date does not spoil the number
+
+
+def _absence(raw: bytes) -> str:
+    return ABSENCE_REASONS.get(raw.decode("latin-1").strip(), "unavailable")
+
+
+def _parse_sdmf(msg_type: int, data: bytes) -> CallerIdMessage:
+    if msg_type == SDMF_MESSAGE_WAITING:
+        return CallerIdMessage(msg_type, "sdmf", message_waiting=data[:1] == b"B",
+                               params=((0, data),))
+    if len(data) < DATETIME_LEN:
+        raise DecodeError(f"SDMF message of {len(data)} bytes is shorter than its date")
+    when = _datetime(data[:DATETIME_LEN])
+    number = _text(data[DATETIME_LEN:], "number")
+    absent = None
+    if number in ABSENCE_REASONS:
+        absent, number = ABSENCE_REASONS[number], ""
+    return CallerIdMessage(msg_type, "sdmf", number=number or None, datetime=when,
+                           number_absent=absent, params=((0, data),))
+
+
+def _parse_mdmf(msg_type: int, data: bytes) -> CallerIdMessage:
+    params: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise DecodeError(f"MDMF parameter header cut at byte {pos}")
+        ptype, plen = data[pos], data[pos + 1]
+        value = data[pos + 2 : pos + 2 + plen]
+        if len(value) != plen:
+            raise DecodeError(f"MDMF parameter 0x{ptype:02x} wants {plen} bytes, {len(value)} left")
+        params.append((ptype, value))
+        pos += 2 + plen
+    number = name = when = number_absent = name_absent = None
+    waiting: bool | None = None
+    for ptype, value in params:
+        if ptype == PARAM_DATETIME:
+            when = _datetime(value)
+        elif ptype == PARAM_NUMBER:
+            number = _text(value, "number") or None
+        elif ptype == PARAM_NUMBER_ABSENT:
+            number_absent = _absence(value)
+        elif ptype == PARAM_NAME:
+            name = _text(value, "name") or None
+        elif ptype == PARAM_NAME_ABSENT:
+            name_absent = _absence(value)
+        elif ptype == PARAM_VISUAL_INDICATOR and value:
+            waiting = value[0] != 0
+    return CallerIdMessage(
+        msg_type, "mdmf", number=number, name=name, datetime=when, number_absent=number_absent,
+        name_absent=name_absent, message_waiting=waiting, params=tuple(params),
+    )
+
+
+def parse_message(raw: bytes) -> CallerIdMessage:
+    """Decodes one message (type, length, data, checksum); :class:`DecodeError` if bad."""
+    if len(raw) < 3:
+        raise DecodeError(f"caller-ID message of {len(raw)} bytes is too short")
+    msg_type, length = raw[0], raw[1]
+    if len(raw) != length + 3:
+        raise DecodeError(f"caller-ID length byte says {length} data bytes, got {len(raw) - 3}")
+    if sum(raw) & 0xFF:
+        raise DecodeError(f"caller-ID checksum 0x{raw[-1]:02x} is wrong "
+                          f"(want 0x{checksum(raw[:-1]):02x})")
+    data = raw[2:-1]
+    if msg_type in (SDMF_CALLER_ID, SDMF_MESSAGE_WAITING):
+        return _parse_sdmf(msg_type, data)
+    if msg_type & 0x80:
+        return _parse_mdmf(msg_type, data)
+    raise DecodeError(f"caller-ID message type 0x{msg_type:02x} is not known")
