@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 def build_services(ctx: AppContext) -> list[Service]:
     """The device and sync parts this configuration asks for (the web part is added by run_daemon)."""
     services: list[Service] = []
+    if ctx.config.mqtt.enabled:
+        from appliance.sync.service import SyncService
+
+        services.append(SyncService(ctx))
     return services
 
 
