@@ -142,6 +142,12 @@ class ModemConfig:
     )
     send_interval: float = _key(2.0, "seconds >= 0 between two sends", lambda v: v >= 0)
     delivery_reports: bool = _key(True, "true or false")
+    sim_cmgs_delay: float = _key(
+        -1.0, "seconds >= 0 the simulated modem takes per send, or -1 for its profile's",
+        lambda v: v >= 0 or v == -1,
+    )
+    sim_auto_report: bool = _key(True, "true or false (the simulated modem reports delivery)")
+    max_attempts: int = _key(5, "an integer 1-50 (tries of one SMS on temporary errors)", _int_range(1, 50))
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ class LogConfig:
 
 @dataclass(frozen=True)
 class DspConfig:
-    tones: dict[str, Any] = _key(
+    tones: dict[str, Any] = _key(  # noqa: RUF009 - _key returns a dataclasses.field
         dict,
         "a table of country tone tables, e.g. [dsp.tones.XX] busy = {freqs=[425], cadence=[0.5,0.5]}",
     )

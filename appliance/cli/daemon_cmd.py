@@ -10,7 +10,7 @@ from appliance.cli.main import add_config_option
 from appliance.daemon.logsetup import setup_logging
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the daemon in the foreground")
     add_config_option(p)
     p.set_defaults(func=cmd_run)

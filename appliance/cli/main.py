@@ -35,7 +35,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="appliance", description="Customer-service appliance for lab receptions.")
     parser.add_argument("--version", action="version", version=f"appliance {__version__}")
-    parser.add_argument("--config", metavar="F", help="TOML config file (else $APPLIANCE_CONFIG, /etc/appliance/appliance.toml)")
+    parser.add_argument(
+        "--config", metavar="F", help="TOML config file (else $APPLIANCE_CONFIG, /etc/appliance/appliance.toml)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -22,7 +22,7 @@ HEALTHZ_TIMEOUT_S = 2.0
 PARTS = ("modem", "line", "sync", "web")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="health of each part: store, modem, line, MQTT, queues")
     add_config_option(p)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -55,7 +55,7 @@ def _healthz(config: Config) -> dict[str, Any] | None:
         host = "127.0.0.1"
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=HEALTHZ_TIMEOUT_S) as resp:  # noqa: S310 - local URL
+        with urllib.request.urlopen(url, timeout=HEALTHZ_TIMEOUT_S) as resp:
             return dict(json.load(resp))
     except urllib.error.HTTPError as err:
         try:

@@ -12,7 +12,7 @@ from appliance.errors import UsageError
 from appliance.users import add_user
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("users", help="technician accounts for the status page")
     users = p.add_subparsers(dest="users_command", metavar="ACTION")
     add = users.add_parser("add", help="create (or reset the password of) an account")

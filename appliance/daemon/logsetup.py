@@ -38,8 +38,8 @@ def _stderr_is_journal() -> bool:
 def setup_logging(level: str = "info", mask_numbers: bool = True) -> None:
     """Configure the root logger once for the daemon or a command."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     handler: logging.Handler
     if _stderr_is_journal():
         try:
