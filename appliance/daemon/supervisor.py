@@ -144,7 +144,7 @@ class Supervisor:
                 error = "stopped by itself"
             except asyncio.CancelledError:
                 raise
-            except Exception as err:  # noqa: BLE001 - a part's failure must not end the daemon
+            except Exception as err:
                 error = f"{type(err).__name__}: {err}"
                 log.error("part %s failed: %s", service.name, error, exc_info=log.isEnabledFor(logging.DEBUG))
             if self._stopping:

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from appliance.daemon.logsetup import MaskNumbers
-from appliance.phone import mask, mask_numbers_in, to_e164
 from appliance.errors import ValidationError
+from appliance.phone import mask, mask_numbers_in, to_e164
 
 
 def test_mask_keeps_only_a_hint() -> None:
