@@ -157,7 +157,7 @@ def _parse_dtmf_cid(text: str, terminated: bool) -> dict[str, str] | None:
         if terminated and text.endswith("#") and body.isdigit() and len(body) >= DTMF_MIN_NUMBER_DIGITS:
             return {"number": body}
         return None
-    text = text[starts[0]:]
+    text = text[starts[0] :]
     fields: list[tuple[str, str]] = []
     for ch in text:
         if ch in TERMINATORS:

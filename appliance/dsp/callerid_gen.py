@@ -87,11 +87,12 @@ def fsk_signal(
         raise ValueError(f"modulation must be one of {sorted(MODULATIONS)}, got {modulation!r}") from None
     if sample_rate <= 0:
         raise ValueError(f"sample rate {sample_rate} is not usable")
-    bits = fsk_bits(message, seizure_bits=seizure_bits, mark_bits=mark_bits,
-                    trailing_mark_bits=trailing_mark_bits)
+    bits = fsk_bits(message, seizure_bits=seizure_bits, mark_bits=mark_bits, trailing_mark_bits=trailing_mark_bits)
     peak = dbm0_to_peak(level_dbm0)
-    step = {1: 2.0 * math.pi * (mark + freq_offset_hz) / sample_rate,
-            0: 2.0 * math.pi * (space + freq_offset_hz) / sample_rate}
+    step = {
+        1: 2.0 * math.pi * (mark + freq_offset_hz) / sample_rate,
+        0: 2.0 * math.pi * (space + freq_offset_hz) / sample_rate,
+    }
     total = round(len(bits) * sample_rate / baud)
     out = array("h", bytes(2 * total))
     samples_per_bit = sample_rate / baud

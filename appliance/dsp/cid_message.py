@@ -17,8 +17,7 @@ SDMF_CALLER_ID = 0x04
 SDMF_MESSAGE_WAITING = 0x06
 MDMF_CALLER_ID = 0x80  # also ETSI "call set-up"
 MDMF_MESSAGE_WAITING = 0x82  # also ETSI "message waiting indicator"
-KNOWN_TYPES = frozenset({SDMF_CALLER_ID, SDMF_MESSAGE_WAITING, MDMF_CALLER_ID,
-                         MDMF_MESSAGE_WAITING, 0x86, 0x89})
+KNOWN_TYPES = frozenset({SDMF_CALLER_ID, SDMF_MESSAGE_WAITING, MDMF_CALLER_ID, MDMF_MESSAGE_WAITING, 0x86, 0x89})
 CALLER_ID_TYPES = frozenset({SDMF_CALLER_ID, MDMF_CALLER_ID})
 
 PARAM_DATETIME = 0x01
@@ -169,8 +168,7 @@ def _absence(raw: bytes) -> str:
 
 def _parse_sdmf(msg_type: int, data: bytes) -> CallerIdMessage:
     if msg_type == SDMF_MESSAGE_WAITING:
-        return CallerIdMessage(msg_type, "sdmf", message_waiting=data[:1] == b"B",
-                               params=((0, data),))
+        return CallerIdMessage(msg_type, "sdmf", message_waiting=data[:1] == b"B", params=((0, data),))
     if len(data) < DATETIME_LEN:
         raise DecodeError(f"SDMF message of {len(data)} bytes is shorter than its date")
     when = _datetime(data[:DATETIME_LEN])
@@ -178,8 +176,9 @@ def _parse_sdmf(msg_type: int, data: bytes) -> CallerIdMessage:
     absent = None
     if number in ABSENCE_REASONS:
         absent, number = ABSENCE_REASONS[number], ""
-    return CallerIdMessage(msg_type, "sdmf", number=number or None, datetime=when,
-                           number_absent=absent, params=((0, data),))
+    return CallerIdMessage(
+        msg_type, "sdmf", number=number or None, datetime=when, number_absent=absent, params=((0, data),)
+    )
 
 
 def _parse_mdmf(msg_type: int, data: bytes) -> CallerIdMessage:
@@ -210,8 +209,15 @@ def _parse_mdmf(msg_type: int, data: bytes) -> CallerIdMessage:
         elif ptype == PARAM_VISUAL_INDICATOR and value:
             waiting = value[0] != 0
     return CallerIdMessage(
-        msg_type, "mdmf", number=number, name=name, datetime=when, number_absent=number_absent,
-        name_absent=name_absent, message_waiting=waiting, params=tuple(params),
+        msg_type,
+        "mdmf",
+        number=number,
+        name=name,
+        datetime=when,
+        number_absent=number_absent,
+        name_absent=name_absent,
+        message_waiting=waiting,
+        params=tuple(params),
     )
 
 
@@ -223,8 +229,7 @@ def parse_message(raw: bytes) -> CallerIdMessage:
     if len(raw) != length + 3:
         raise DecodeError(f"caller-ID length byte says {length} data bytes, got {len(raw) - 3}")
     if sum(raw) & 0xFF:
-        raise DecodeError(f"caller-ID checksum 0x{raw[-1]:02x} is wrong "
-                          f"(want 0x{checksum(raw[:-1]):02x})")
+        raise DecodeError(f"caller-ID checksum 0x{raw[-1]:02x} is wrong (want 0x{checksum(raw[:-1]):02x})")
     data = raw[2:-1]
     if msg_type in (SDMF_CALLER_ID, SDMF_MESSAGE_WAITING):
         return _parse_sdmf(msg_type, data)

@@ -36,17 +36,13 @@ def silence(duration_s: float, sample_rate: int) -> bytes:
     return bytes(2 * samples_for(duration_s, sample_rate))
 
 
-def tone(
-    freqs: Sequence[float], levels: Sequence[float] | float, duration: float, sample_rate: int
-) -> bytes:
+def tone(freqs: Sequence[float], levels: Sequence[float] | float, duration: float, sample_rate: int) -> bytes:
     """A sum of up to four sines (``levels`` in dBm0, one per frequency or one for all)."""
     _check_rate(sample_rate)
     if len(freqs) > MAX_FREQS:
         raise ValueError(f"at most {MAX_FREQS} frequencies, got {len(freqs)}")
-    if isinstance(levels, (int, float)):
-        level_list = [float(levels)] * len(freqs)
-    else:
-        level_list = [float(v) for v in levels]
+    one_level = isinstance(levels, (int, float))
+    level_list = [float(levels)] * len(freqs) if one_level else [float(v) for v in levels]  # type: ignore[arg-type,union-attr]
     if len(level_list) != len(freqs):
         raise ValueError("one level per frequency (or a single level)")
     for f in freqs:
@@ -65,8 +61,13 @@ def tone(
 
 
 def dtmf_tone(
-    digit: str, duration: float, sample_rate: int, *,
-    level_dbm0: float = -10.0, twist_db: float = 0.0, freq_offset: float = 0.0,
+    digit: str,
+    duration: float,
+    sample_rate: int,
+    *,
+    level_dbm0: float = -10.0,
+    twist_db: float = 0.0,
+    freq_offset: float = 0.0,
 ) -> bytes:
     """One DTMF digit; ``freq_offset`` is a relative deviation of both tones (0.015 = +1.5 %)."""
     try:
@@ -77,9 +78,13 @@ def dtmf_tone(
     return tone(freqs, [level_dbm0, level_dbm0 + twist_db], duration, sample_rate)
 
 
-def dtmf_digits(  # noqa: PLR0917 - the signature the caller-ID tests were promised
-    digits: str, sample_rate: int, on_ms: float = 70, off_ms: float = 70,
-    level_dbm0: float = -10, twist_db: float = 0,
+def dtmf_digits(
+    digits: str,
+    sample_rate: int,
+    on_ms: float = 70,
+    off_ms: float = 70,
+    level_dbm0: float = -10,
+    twist_db: float = 0,
 ) -> bytes:
     """A dialled string: each digit ``on_ms`` of tone followed by ``off_ms`` of silence."""
     parts = []
@@ -91,8 +96,11 @@ def dtmf_digits(  # noqa: PLR0917 - the signature the caller-ID tests were promi
 
 
 def cadence(
-    freqs: Sequence[float], level_dbm0: float, pattern: Sequence[float],
-    total_s: float, sample_rate: int,
+    freqs: Sequence[float],
+    level_dbm0: float,
+    pattern: Sequence[float],
+    total_s: float,
+    sample_rate: int,
 ) -> bytes:
     """A call-progress tone: ``pattern`` is on/off seconds, repeated (empty: continuous)."""
     if not pattern:

@@ -1,0 +1,254 @@
+/* Call-progress tone detector: see progress.h. */
+#include "progress.h"
+
+#include <math.h>
+#include <string.h>
+
+#define DBM0_FULL_SCALE_SINE 3.14f
+#define PI_F 3.14159265358979f
+#define SUB_BLOCK_SECONDS 0.020f
+#define STRONG_FRACTION 0.5f
+#define FULL_FRACTION 0.9f     /* a sub-block this loud (vs the reference) is all tone */
+#define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
+
+void progress_default_params(progress_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->min_level_dbm0 = -40.0f;
+    p->min_ratio = 0.75f;
+    p->max_twist_db = 12.0f;
+    p->max_dev_hz = 8.0f;
+    p->max_balance_db = 3.0f;
+    p->end_windows = 2;
+}
+
+int progress_init(progress_state *s, int sample_rate, const progress_params *p)
+{
+    if (sample_rate != 8000 && sample_rate != 16000)
+        return -1;
+    if (p->n_freqs < 1 || p->n_freqs > PROGRESS_MAX_FREQS || p->n_sets < 0 || p->n_sets > PROGRESS_MAX_SETS
+        || p->end_windows < 1)
+        return -1;
+    memset(s, 0, sizeof(*s));
+    s->p = *p;
+    s->sample_rate = sample_rate;
+    s->sub_len = (int32_t) lrintf(SUB_BLOCK_SECONDS * (float) sample_rate);
+    s->n_bins = p->n_freqs <= 8 ? 8 : PROGRESS_MAX_FREQS;
+    for (int k = 0; k < p->n_freqs; k++) {
+        float f = p->freqs[k];
+        if (!(f > 0.0f && f < 0.5f * (float) sample_rate))
+            return -1;
+        float w = 2.0f * PI_F * f / (float) sample_rate;
+        s->coef[k] = 2.0f * cosf(w);
+        s->cos_w[k] = cosf(w);
+        s->sin_w[k] = sinf(w);
+        s->rot_re[k] = cosf(w * (float) s->sub_len);
+        s->rot_im[k] = -sinf(w * (float) s->sub_len);
+    }
+    for (int i = 0; i < p->n_sets; i++)
+        if (p->set_mask[i] == 0 || (p->set_mask[i] >> p->n_freqs) != 0)
+            return -1;
+    float amp = 32767.0f * powf(10.0f, (p->min_level_dbm0 - DBM0_FULL_SCALE_SINE) / 20.0f);
+    s->min_energy = (amp * (float) s->sub_len) * (amp * (float) s->sub_len);
+    s->twist = powf(10.0f, p->max_twist_db / 10.0f);
+    s->balance = powf(10.0f, p->max_balance_db / 10.0f);
+    s->cur_set = -1;
+    return 0;
+}
+
+static void emit(progress_state *s, int set, int64_t start, int64_t end)
+{
+    if (s->n_events >= PROGRESS_MAX_EVENTS) {
+        s->dropped++;
+        return;
+    }
+    progress_segment *e = &s->events[s->n_events++];
+    e->set = set;
+    e->reserved = 0;
+    e->start = start < 0 ? 0 : start;
+    e->end = end;
+}
+
+static int classify(const progress_state *s, const float *we, const float *gre, const float *gim, float win_energy)
+{
+    float e_new = s->sub_energy[0], e_old = s->sub_energy[1];
+    if (e_new > e_old * s->balance || e_old > e_new * s->balance)
+        return -1;
+    int best = -1;
+    float best_ratio = 0.0f;
+    float limit = s->p.min_ratio * (float) s->sub_len * win_energy;
+    float max_d = 2.0f * PI_F * s->p.max_dev_hz / (float) s->sample_rate;
+    for (int i = 0; i < s->p.n_sets; i++) {
+        uint32_t mask = s->p.set_mask[i];
+        float sum = 0.0f, lo = 3.4e38f, hi = 0.0f;
+        for (int k = 0; k < s->p.n_freqs; k++) {
+            if (!(mask & (1u << k)))
+                continue;
+            sum += we[k];
+            lo = we[k] < lo ? we[k] : lo;
+            hi = we[k] > hi ? we[k] : hi;
+        }
+        if (lo < s->min_energy || hi > lo * s->twist || sum < limit || sum <= best_ratio)
+            continue;
+        int freq_ok = 1;
+        for (int k = 0; k < s->p.n_freqs && freq_ok; k++) {
+            if (!(mask & (1u << k)))
+                continue;
+            float cre = gre[k] * s->prev_re[k] + gim[k] * s->prev_im[k];
+            float cim = gim[k] * s->prev_re[k] - gre[k] * s->prev_im[k];
+            float pre = cre * s->rot_re[k] - cim * s->rot_im[k];
+            float pim = cre * s->rot_im[k] + cim * s->rot_re[k];
+            if (fabsf(atan2f(pim, pre)) > max_d * (float) s->sub_len)
+                freq_ok = 0;
+        }
+        if (freq_ok) {
+            best = i;
+            best_ratio = sum;
+        }
+    }
+    return best;
+}
+
+static void end_segment(progress_state *s)
+{
+    emit(s, s->cur_set, s->cur_start, s->strong_end + s->tail);
+    s->cur_set = -1;
+}
+
+static void judge_window(progress_state *s, const float *gre, const float *gim)
+{
+    float we[PROGRESS_MAX_FREQS];
+    for (int k = 0; k < s->p.n_freqs; k++) {
+        float wr = s->prev_re[k] + s->rot_re[k] * gre[k] - s->rot_im[k] * gim[k];
+        float wi = s->prev_im[k] + s->rot_re[k] * gim[k] + s->rot_im[k] * gre[k];
+        we[k] = wr * wr + wi * wi;
+    }
+    int sub = s->sub_len;
+    float win_energy = s->sub_energy[0] + s->sub_energy[1];
+    int set = classify(s, we, gre, gim, win_energy);
+    if (s->cur_set >= 0) {
+        float e_new = s->sub_energy[0];
+        if (e_new >= STRONG_FRACTION * s->ref_energy)
+            s->ref_energy += REF_SMOOTHING * (e_new - s->ref_energy);
+        if (e_new >= FULL_FRACTION * s->ref_energy) {
+            s->strong_end = s->pos;
+            s->tail = 0;
+            s->after_strong = 0;
+        } else if (!s->after_strong) {
+            float f = e_new / s->ref_energy;
+            s->tail = (int64_t) lrintf((float) sub * (f > 1.0f ? 1.0f : f));
+            s->after_strong = 1;
+        }
+        if (set == s->cur_set) {
+            s->misses = 0;
+            return;
+        }
+        if (set < 0 && ++s->misses < s->p.end_windows)
+            return;
+        if (set >= 0) {
+            /* another set took over straight away: the old one ended where the new began */
+            s->strong_end = s->pos - 2 * sub;
+            s->tail = 0;
+        }
+        end_segment(s);
+    }
+    if (set >= 0) {
+        float e_old = s->sub_energy[1], e_new = s->sub_energy[0];
+        float ref = e_old > e_new ? e_old : e_new;
+        float f_old = ref > 0.0f ? e_old / ref : 1.0f;
+        int64_t start = s->pos - 2 * sub + (int64_t) lrintf((float) sub * (1.0f - f_old));
+        if (f_old > 0.9f && s->subs_seen >= 3) {
+            float f_before = s->sub_energy[2] / ref;
+            start -= (int64_t) lrintf((float) sub * (f_before > 1.0f ? 1.0f : f_before));
+        }
+        s->cur_set = set;
+        s->cur_start = start;
+        s->misses = 0;
+        s->ref_energy = s->sub_energy[0] > s->sub_energy[1] ? s->sub_energy[0] : s->sub_energy[1];
+        s->strong_end = s->pos;
+        s->tail = 0;
+        s->after_strong = 0;
+    }
+}
+
+static void finish_sub_block(progress_state *s)
+{
+    float gre[PROGRESS_MAX_FREQS], gim[PROGRESS_MAX_FREQS];
+    for (int k = 0; k < s->p.n_freqs; k++) {
+        gre[k] = s->s1[k] - s->cos_w[k] * s->s2[k];
+        gim[k] = s->sin_w[k] * s->s2[k];
+    }
+    memset(s->s1, 0, sizeof(s->s1));
+    memset(s->s2, 0, sizeof(s->s2));
+    s->sub_energy[2] = s->sub_energy[1];
+    s->sub_energy[1] = s->sub_energy[0];
+    s->sub_energy[0] = s->energy;
+    s->energy = 0.0f;
+    s->subs_seen++;
+    if (s->subs_seen >= 2)
+        judge_window(s, gre, gim);
+    memcpy(s->prev_re, gre, sizeof(float) * (size_t) s->p.n_freqs);
+    memcpy(s->prev_im, gim, sizeof(float) * (size_t) s->p.n_freqs);
+}
+
+#define GOERTZEL_RUN(NB)                                                   \
+    do {                                                                   \
+        float a1[NB], a2[NB], c[NB];                                       \
+        memcpy(a1, s->s1, sizeof(a1));                                     \
+        memcpy(a2, s->s2, sizeof(a2));                                     \
+        memcpy(c, s->coef, sizeof(c));                                     \
+        for (size_t j = 0; j < m; j++) {                                   \
+            float x = (float) pcm[j];                                      \
+            energy += x * x;                                               \
+            for (int k = 0; k < NB; k++) {                                 \
+                float a0 = c[k] * a1[k] - a2[k] + x;                       \
+                a2[k] = a1[k];                                             \
+                a1[k] = a0;                                                \
+            }                                                              \
+        }                                                                  \
+        memcpy(s->s1, a1, sizeof(a1));                                     \
+        memcpy(s->s2, a2, sizeof(a2));                                     \
+    } while (0)
+
+void progress_feed(progress_state *s, const int16_t *pcm, size_t n)
+{
+    while (n > 0) {
+        size_t m = (size_t) (s->sub_len - s->fill);
+        if (m > n)
+            m = n;
+        float energy = s->energy;
+        if (s->n_bins == 8)
+            GOERTZEL_RUN(8);
+        else
+            GOERTZEL_RUN(PROGRESS_MAX_FREQS);
+        s->energy = energy;
+        s->fill += (int32_t) m;
+        s->pos += (int64_t) m;
+        pcm += m;
+        n -= m;
+        if (s->fill == s->sub_len) {
+            s->fill = 0;
+            finish_sub_block(s);
+        }
+    }
+}
+
+void progress_flush(progress_state *s)
+{
+    if (s->cur_set >= 0) {
+        if (s->misses == 0 && !s->after_strong) {
+            s->strong_end = s->pos;
+            s->tail = 0;
+        }
+        end_segment(s);
+    }
+}
+
+int progress_take_events(progress_state *s, progress_segment *out, int max)
+{
+    int n = s->n_events < max ? s->n_events : max;
+    memcpy(out, s->events, (size_t) n * sizeof(progress_segment));
+    memmove(s->events, s->events + n, (size_t) (s->n_events - n) * sizeof(progress_segment));
+    s->n_events -= n;
+    return n;
+}
