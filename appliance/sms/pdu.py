@@ -78,7 +78,7 @@ _TOA_BY_TYPE = {"unknown": 0x81, "international": 0x91, "national": 0xA1, "alpha
 
 # Semi-octet digits of an address (TS 23.040 9.1.2.3; 0xF is the filler).
 _BCD_DIGITS = "0123456789*#abc"
-_DIGIT_VALUES = {ch: i for i, ch in enumerate(_BCD_DIGITS)} | {"A": 12, "B": 13, "C": 14}
+_DIGIT_VALUES = {ch: i for i, ch in enumerate("0123456789*#")}  # a, b, c: decoded, never sent
 
 # TS 23.040 9.2.3.15, the values the standard names.
 STATUS_TEXT: dict[int, str] = {
@@ -299,7 +299,7 @@ def _encode_address_digits(number: str) -> tuple[int, bytes]:
     try:
         values = [_DIGIT_VALUES[ch] for ch in number]
     except KeyError as err:
-        raise ValueError(f"phone number holds {err.args[0]!r}; allowed are 0-9 * # a b c") from None
+        raise ValueError(f"phone number holds {err.args[0]!r}; allowed are 0-9 * #") from None
     if len(values) > MAX_ADDRESS_DIGITS:
         raise ValueError(f"phone number has {len(values)} digits, at most {MAX_ADDRESS_DIGITS}")
     if len(values) % 2:
@@ -608,7 +608,9 @@ def _decode_digits(value: bytes, count: int, what: str) -> str:
         if nibble == 0xF:
             filler_at = i if filler_at is None else filler_at
         elif filler_at is not None:
-            raise DecodeError(f"{what}: filler semi-octet at digit {filler_at + 1} inside the number")
+            raise DecodeError(
+                f"{what}: filler semi-octet at digit {filler_at + 1} inside the number"
+            )
         else:
             out.append(_BCD_DIGITS[nibble])
     return "".join(out)
@@ -883,9 +885,7 @@ def _decode_status_report(reader: _Reader, first: int, smsc: str | None) -> SmsS
     )
 
 
-def decode_pdu(
-    data: str | bytes, *, with_smsc: bool = True, direction: Direction = "mt"
-) -> SmsPdu:
+def decode_pdu(data: str | bytes, *, with_smsc: bool = True, direction: Direction = "mt") -> SmsPdu:
     """Decode one PDU (hex text as in ``+CMT``/``+CMGL``/``+CDS``, or bytes).
 
     ``with_smsc``: the PDU starts with the SMSC part (27.005 PDU mode always has it; ``+CDS``

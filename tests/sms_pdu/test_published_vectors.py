@@ -64,45 +64,65 @@ def report(pdu: str, *, with_smsc: bool = True) -> SmsStatusReport:
         # [DF] the classic "hellohello" SMS-DELIVER; TON 100 (subscriber) reads as "unknown".
         (
             "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37",
-            "+27381000015", "27838890001", "unknown", "hellohello",
+            "+27381000015",
+            "27838890001",
+            "unknown",
+            "hellohello",
             datetime(1999, 3, 29, 15, 16, 59, tzinfo=tz(2)),
         ),
         # [PGM] TestSmsPdu.test_decode
         (
             "06917228195339040B917228214365F700003130805120618005D4F29C2E03",
-            "+2782913593", "+27821234567", "international", "Test2",
+            "+2782913593",
+            "+27821234567",
+            "international",
+            "Test2",
             datetime(2013, 3, 8, 15, 2, 16, tzinfo=tz(2)),
         ),
         # [PGM] a 49-character text, time zone +8 h
         (
             "07915892000000F0040B915892214365F700007040213252242331493A283D0795C3F33C88FE06C9CB61"
             "32885EC6D341EDF27C1E3E97E7207B3A0C0A5241E377BB1D7693E72E",
-            "+85290000000", "+85291234567", "international",
+            "+85290000000",
+            "+85291234567",
+            "international",
             "It is easy to read text messages via AT commands.",
             datetime(2007, 4, 12, 23, 25, 42, tzinfo=tz(8)),
         ),
         # [PGM] escape pairs and accented letters: '@{tést}!'
         (
             "06917228195339040B917228214365F70000313062315352800A800D8A5E98D337A910",
-            "+2782913593", "+27821234567", "international", "@{tést}!",
+            "+2782913593",
+            "+27821234567",
+            "international",
+            "@{tést}!",
             datetime(2013, 3, 26, 13, 35, 25, tzinfo=tz(2)),
         ),
         # [PMS] test_decoding_7bit_pdu, zone 00
         (
             "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
-            "+31624000000", "+31641600986", "international", "How are you?",
+            "+31624000000",
+            "+31641600986",
+            "international",
+            "How are you?",
             datetime(2002, 8, 26, 19, 37, 41, tzinfo=UTC),
         ),
         # [PMS] test_decoding_ucs2_pdu
         (
             "07914306073011F0040B914316709807F2000880604290224080084E2D5174901A8BAF",
-            "+34607003110", "+34610789702", "international", "中兴通讯",
+            "+34607003110",
+            "+34610789702",
+            "international",
+            "中兴通讯",
             datetime(2008, 6, 24, 9, 22, 4, tzinfo=tz(2)),
         ),
         # [PMS] test_decoding_datetime_gmtplusone (they compare 16:41:32 UTC)
         (
             "0791447758100650040C914497716247010000909010711423400A2050EC468B81C4733A",
-            "+447785016005", "+447917267410", "international", "  1741 bst",
+            "+447785016005",
+            "+447917267410",
+            "international",
+            "  1741 bst",
             datetime(2009, 9, 1, 16, 41, 32, tzinfo=UTC),
         ),
         # [PMS] alphanumeric sender of odd length (9 semi-octets)
@@ -111,7 +131,9 @@ def report(pdu: str, *, with_smsc: bool = True) -> SmsStatusReport:
             "0B444E9741D4B03C6D7EC3E9E9B71B9474D3CB727799DEA286CFE5B9991DA6CBC3F432E85E9793CBA0F0"
             "9A9EB6A7CB72BA0B9474D3CB727799DE72D6E9FABAFB0CBAA7E56490BA4CD7D34170F91BE4ACD3F575F7"
             "794E0F9F4161F1B92C2F8FD1EE32DD054AA2E520E3D3991C82A8E5701B",
-            "+491760000443", "FONIC", "alphanumeric",
+            "+491760000443",
+            "FONIC",
+            "alphanumeric",
             "Lieber FONIC Kunde, die Tarifoption Internet-Tagesflatrate wurde aktiviert. "
             "Internet-Nutzung wird jetzt pro Nutzungstag abgerechnet. Ihr FONIC Team",
             datetime(2009, 6, 29, 10, 37, 10, tzinfo=tz(2)),
@@ -120,20 +142,28 @@ def report(pdu: str, *, with_smsc: bool = True) -> SmsStatusReport:
         (
             "07919333852804000412D0F7FBDD454FB75D693A0000903002801153402BCD301E9F0605D9E971191483"
             "C140412A35690D52832063D2F9040599A058EE05A3BD6430580E",
-            "+393358824000", "www.tim.it", "alphanumeric",
+            "+393358824000",
+            "www.tim.it",
+            "alphanumeric",
             "Maxxi Alice 100 ATTIVATA FINO AL 19/04/2009",
             datetime(2009, 3, 20, 8, 11, 35, tzinfo=tz(1)),
         ),
         # [GEN] UCS-2 with a surrogate pair (U+1F63A)
         (
             "0791947106004009040C91948967452301000842203241218540100045006D006F006A00690020D83DDE3A",
-            "+491760000490", "+499876543210", "international", "Emoji \U0001f63a",
+            "+491760000490",
+            "+499876543210",
+            "international",
+            "Emoji \U0001f63a",
             datetime(2024, 2, 23, 14, 12, 58, tzinfo=tz(1)),
         ),
         # [GEN] 13-digit sender (odd length, F filler)
         (
             "0791947122723033000D91942143658709F100004220222151154004D4F29C0E",
-            "+491722270333", "+4912345678901", "international", "Test",
+            "+491722270333",
+            "+4912345678901",
+            "international",
+            "Test",
             datetime(2024, 2, 22, 12, 15, 51, tzinfo=tz(1)),
         ),
         # [NPD] Perl Device::Gsm t/06: alphanumeric "klarmobil", PID 0x39
@@ -142,16 +172,16 @@ def report(pdu: str, *, with_smsc: bool = True) -> SmsStatusReport:
             "E92071DA0D4A8FD1A0BA9B5E9683DCE57A590E92D6CDEE7ABB5D968356B45CAC16ABD972319A8C360395"
             "E5F2727A8C1687E52E90355D66974147B9DF530651DFF239BDEC0635FD6C7659EE5296E97A3A68CD0ECB"
             "C7613919242ECFE96536BBEC06D5DDF4B21C74BFDF5D6B7658DE7E8BD36C17B90C",
-            "+491710760315", "klarmobil", "alphanumeric",
+            "+491710760315",
+            "klarmobil",
+            "alphanumeric",
             "Hallo, ab sofort bin ich unter neuer Rufnummer +4915156914243 erreichbar. Viele Grüße "
             "Torsten Müller.Jetzt klarcard bestellen unter www.klarmobil.de",
             datetime(2006, 7, 22, 18, 50, 11, tzinfo=tz(2)),
         ),
     ],
 )
-def test_published_deliver_pdus(
-    pdu: str, smsc: str, sender: str, kind: str, text: str, when: datetime
-) -> None:
+def test_published_deliver_pdus(pdu: str, smsc: str, sender: str, kind: str, text: str, when: datetime) -> None:
     msg = deliver(pdu)
     assert (msg.smsc, msg.sender, msg.sender_type, msg.text) == (smsc, sender, kind, text)
     assert msg.timestamp == when
@@ -210,7 +240,7 @@ def test_alphanumeric_ucs2_with_16bit_concatenation() -> None:
     )
     assert (msg.smsc, msg.sender, msg.sender_type) == ("+79037011111", "MCHS", "alphanumeric")
     assert msg.concat == Concat(ref=0x0AE5, total=3, seq=1, bits=16)
-    assert msg.text == "На основании прогноза ФГБУ «Центральное УГМС» 24 августа в Москве "
+    assert msg.text == "На основании прогноза ФГБУ «Центральное УГМС» 24 августа в Москве "  # noqa: RUF001
     assert msg.timestamp == datetime(2017, 8, 24, 15, 14, 43, tzinfo=UTC)
 
 
@@ -224,39 +254,71 @@ def test_alphanumeric_ucs2_with_16bit_concatenation() -> None:
         # [PGM] relative validity 3 days, TP-SRR, MR 13
         (
             "07911326040000F0310D0B911326880736F40000A90FF7FBDD454E87CDE1B0DB357EB701",
-            "+31628870634", "www.diafaan.com", timedelta(days=3), True,
+            "+31628870634",
+            "www.diafaan.com",
+            timedelta(days=3),
+            True,
         ),
         # [PGM] UCS-2 SUBMIT, no validity
-        ("07914346466554F601000B914316565811F9000806304253F68449", "+34616585119", "あ叶葉", None, False),
+        (
+            "07914346466554F601000B914316565811F9000806304253F68449",
+            "+34616585119",
+            "あ叶葉",
+            None,
+            False,
+        ),
         # [PGM] 8-bit data coding
         (
             "0591721891F101000B917228214365F700040C48656C6C6F20776F726C6421",
-            "+27821234567", "Hello world!", None, False,
+            "+27821234567",
+            "Hello world!",
+            None,
+            False,
         ),
         # [PGM] absolute validity period
         (
             "0019000B917228001011F100003170013193008017D474BB3CA787DB70903DCC4E93D3F43C885E9ED301",
-            "+27820001111", "Timestamp validity test",
-            datetime(2013, 7, 10, 13, 39, tzinfo=tz(2)), False,
+            "+27820001111",
+            "Timestamp validity test",
+            datetime(2013, 7, 10, 13, 39, tzinfo=tz(2)),
+            False,
         ),
         # [NPD] Perl Device::Gsm: national 4-digit recipient, MR 0xFF, VP 0xAD = 7 days
         (
             "0011FF048160110000AD1CD4F29C0E6A97E7F3F0B90C32BFE52062D99E1E9775BAE3BC0D",
-            "0611", "Test message for Device::Gsm", timedelta(days=7), False,
+            "0611",
+            "Test message for Device::Gsm",
+            timedelta(days=7),
+            False,
         ),
         # [DF] "hellohello" SMS-SUBMIT, VP 0xAA = 4 days
-        ("0011000B916407281553F80000AA0AE8329BFD4697D9EC37", "+46708251358", "hellohello", timedelta(days=4), False),
+        (
+            "0011000B916407281553F80000AA0AE8329BFD4697D9EC37",
+            "+46708251358",
+            "hellohello",
+            timedelta(days=4),
+            False,
+        ),
         # [GAM] tests/at-sms-encode/01.dump: SMSC "1234" (unknown type), VP 0xFF = 63 weeks
         ("038121431100048121430000FF0631D98C56B301", "1234", "123456", timedelta(weeks=63), False),
         # [GAM] tests/at-sms-encode/07.dump: 9-digit national number, odd length
-        ("038121431100098108103254F60000FF0631D98C56B301", "800123456", "123456", timedelta(weeks=63), False),
+        (
+            "038121431100098108103254F60000FF0631D98C56B301",
+            "800123456",
+            "123456",
+            timedelta(weeks=63),
+            False,
+        ),
     ],
 )
-def test_published_submit_pdus(
-    pdu: str, recipient: str, text: str, validity: object, srr: bool
-) -> None:
+def test_published_submit_pdus(pdu: str, recipient: str, text: str, validity: object, srr: bool) -> None:
     msg = submit(pdu)
-    assert (msg.recipient, msg.text, msg.validity, msg.status_report) == (recipient, text, validity, srr)
+    assert (msg.recipient, msg.text, msg.validity, msg.status_report) == (
+        recipient,
+        text,
+        validity,
+        srr,
+    )
 
 
 def test_flash_and_voicemail_indication_submits() -> None:
@@ -277,20 +339,61 @@ def test_stored_submit_in_a_cmgl_listing_decodes_in_mt_direction() -> None:
     ("number", "text", "validity", "srr", "mr", "expected"),
     [
         # [PGM] test_encodeSmsSubmit (no validity, no SRR)
-        ("+27820001111", "Hello World!", None, False, 0, "0001000B917228001011F100000CC8329BFD065DDF72363904"),
+        (
+            "+27820001111",
+            "Hello World!",
+            None,
+            False,
+            0,
+            "0001000B917228001011F100000CC8329BFD065DDF72363904",
+        ),
         # [PMS] test_encoding_validity: relative validity 4 days (0xAA)
-        ("+34616585119", "hola", timedelta(days=4), False, 0, "0011000B914316565811F90000AA04E8373B0C"),
+        (
+            "+34616585119",
+            "hola",
+            timedelta(days=4),
+            False,
+            0,
+            "0011000B914316565811F90000AA04E8373B0C",
+        ),
         # [PMS] test_encoding_request_status: TP-SRR
         ("+34654123456", "hey yo", None, True, 0, "0021000B914356143254F6000006E8721E947F03"),
         # [PMS] test_encoding_message_with_latin1_chars: 'Hölä' is GSM-7
-        ("+34654123456", "Hölä", timedelta(days=4), False, 0, "0011000B914356143254F60000AA04483E7B0F"),
+        (
+            "+34654123456",
+            "Hölä",
+            timedelta(days=4),
+            False,
+            0,
+            "0011000B914356143254F60000AA04483E7B0F",
+        ),
         # [PMS] 'BÄRÇA äñ@' is GSM-7 too (ends in the 0x00 '@')
-        ("+34654123456", "BÄRÇA äñ@", None, False, 0, "0001000B914356143254F6000009C2AD341104EDFB00"),
+        (
+            "+34654123456",
+            "BÄRÇA äñ@",
+            None,
+            False,
+            0,
+            "0001000B914356143254F6000009C2AD341104EDFB00",
+        ),
         # [PMS] test_encoding_ucs2_message: Cyrillic, unknown-type number of odd length
-        ("655345678", "Русский", timedelta(days=4), False, 0,
-         "001100098156355476F80008AA0E0420044304410441043A04380439"),
+        (
+            "655345678",
+            "Русский",
+            timedelta(days=4),
+            False,
+            0,
+            "001100098156355476F80008AA0E0420044304410441043A04380439",
+        ),
         # [DF] "hellohello", 4 days
-        ("+46708251358", "hellohello", timedelta(days=4), False, 0, "0011000B916407281553F80000AA0AE8329BFD4697D9EC37"),
+        (
+            "+46708251358",
+            "hellohello",
+            timedelta(days=4),
+            False,
+            0,
+            "0011000B916407281553F80000AA0AE8329BFD4697D9EC37",
+        ),
     ],
 )
 def test_encode_submit_matches_published_pdus(
@@ -321,9 +424,7 @@ def test_encode_multipart_7bit_matches_python_messaging() -> None:
         "8507A0E6ABFE565500B947FD741F7349B0D129741",
         "005100098156355476F80000AA14050003880303C2A066D8CD02B5F3A0F9DB0D",
     ]
-    parts = encode_submit(
-        "655345678", text, validity=timedelta(days=4), status_report=False, concat_ref=136
-    )
+    parts = encode_submit("655345678", text, validity=timedelta(days=4), status_report=False, concat_ref=136)
     assert [p.pdu for p in parts] == expected
     assert [(p.part, p.total) for p in parts] == [(1, 3), (2, 3), (3, 3)]
 

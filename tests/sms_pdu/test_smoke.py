@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appliance.sms.pdu import decode_pdu, encode_deliver, encode_submit, join_parts
+from appliance.sms.pdu import SmsDeliver, decode_pdu, encode_deliver, encode_submit, join_parts
 
 
 def test_submit_round_trip_single_and_multipart() -> None:
@@ -18,4 +18,5 @@ def test_deliver_round_trip() -> None:
     when = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
     (pdu,) = encode_deliver("Lab Oy", "moi", when)
     msg = decode_pdu(pdu)
-    assert msg.text == "moi"  # type: ignore[union-attr]
+    assert isinstance(msg, SmsDeliver)
+    assert msg.text == "moi"
