@@ -24,6 +24,9 @@ COMMAND_MODULES = [
     "appliance.cli.daemon_cmd",
     "appliance.cli.status_cmd",
     "appliance.cli.users_cmd",
+    "appliance.cli.dsp_cmd",
+    "appliance.cli.sms_cmd",
+    "appliance.cli.calls_cmd",
 ]
 
 
