@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 def build_services(ctx: AppContext) -> list[Service]:
     """The device and sync parts this configuration asks for (the web part is added by run_daemon)."""
     services: list[Service] = []
+    if ctx.config.modem.driver != "none":
+        from appliance.modem.service import ModemService
+
+        services.append(ModemService(ctx))
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 

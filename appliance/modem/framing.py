@@ -64,7 +64,7 @@ class AtFramer:
                 continue
             if self._discarding:
                 continue
-            if byte == 0 or byte == 0x1A:
+            if byte in (0, 0x1A):
                 continue  # NUL padding; an echoed Ctrl-Z
             self._buf.append(byte)
             if len(self._buf) > self.max_line:

@@ -221,9 +221,7 @@ class GsmModem:
             if not self.pin:
                 raise SimLocked("the SIM asks for a PIN: set modem.pin")
             if self._pin_sent:
-                raise SimLocked(
-                    "the SIM refused modem.pin; not retrying (3 wrong PINs lock the SIM)"
-                )
+                raise SimLocked("the SIM refused modem.pin; not retrying (3 wrong PINs lock the SIM)")
             self._pin_sent = True
             try:
                 await self.at(f'AT+CPIN="{self.pin}"')
@@ -344,9 +342,7 @@ class GsmModem:
                 header = _ints(line[6:])
                 continue
             if header is not None and line.strip():
-                return StoredPdu(
-                    index, header[0] if header else 0, line.strip(), storage or self.info.storage
-                )
+                return StoredPdu(index, header[0] if header else 0, line.strip(), storage or self.info.storage)
         return None
 
     async def delete_message(self, index: int, storage: str | None = None) -> None:
@@ -436,9 +432,7 @@ def parse_urc(urc: Urc) -> ModemEvent:
         quoted = _QUOTED.findall(line)
         ints = _ints(line.split(",", 1)[1] if "," in line else "")
         kind = "new_message" if upper.startswith("+CMTI:") else "report_stored"
-        return ModemEvent(
-            kind, storage=quoted[0] if quoted else None, index=ints[0] if ints else None, line=line
-        )
+        return ModemEvent(kind, storage=quoted[0] if quoted else None, index=ints[0] if ints else None, line=line)
     if upper.startswith("+CMT:"):
         return ModemEvent("message", pdu=urc.pdu, line=line)
     if upper.startswith("+CDS:"):
@@ -455,8 +449,8 @@ def parse_urc(urc: Urc) -> ModemEvent:
 
 def _ints(text: str) -> list[int]:
     out: list[int] = []
-    for item in text.split(","):
-        item = item.strip().strip('"')
+    for raw in text.split(","):
+        item = raw.strip().strip('"')
         if item.lstrip("-").isdigit():
             out.append(int(item))
     return out

@@ -49,9 +49,7 @@ PROMPT_TIMEOUT_S = 10.0  # from AT+CMGS=<n> to "> "
 MAX_URC_QUEUE = 256  # URC lines kept for the consumer before the oldest are dropped
 
 FINAL_OK = frozenset({"OK"})
-FINAL_FAIL = frozenset(
-    {"ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT"}
-)
+FINAL_FAIL = frozenset({"ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT"})
 _CME = re.compile(r"^\+CME ERROR:\s*(.*)$", re.IGNORECASE)
 _CMS = re.compile(r"^\+CMS ERROR:\s*(.*)$", re.IGNORECASE)
 
@@ -209,7 +207,9 @@ class AtProtocol:
         self._closed = exc or DeviceGone("modem port closed")
         pending = self._pending
         if pending and not pending.future.done():
-            pending.future.set_exception(DeviceGone(f"{pending.command}: modem port lost ({exc})"))
+            err = DeviceGone(f"{pending.command}: modem port lost ({exc})")
+            err.data_sent = pending.data_sent  # type: ignore[attr-defined]
+            pending.future.set_exception(err)
 
     def _prompt(self) -> None:
         pending = self._pending
@@ -231,9 +231,7 @@ class AtProtocol:
                 self._emit(Urc(follows, line))
             return
         if pending is not None:
-            if upper == pending.echo or (
-                pending.data_echo and upper.lstrip("> ") == pending.data_echo
-            ):
+            if upper == pending.echo or (pending.data_echo and upper.lstrip("> ") == pending.data_echo):
                 return
             if upper.startswith(">") and pending.data_sent:
                 return  # the prompt line echoed with the PDU after it
@@ -261,11 +259,7 @@ class AtProtocol:
                 pending.future.set_result(pending.response)
             return True
         if upper in FINAL_FAIL:
-            exc = (
-                AtCommandError(pending.command)
-                if upper == "ERROR"
-                else CommandResult(pending.command, upper)
-            )
+            exc = AtCommandError(pending.command) if upper == "ERROR" else CommandResult(pending.command, upper)
         elif m := _CME.match(line):
             exc = CmeError(pending.command, _error_code(m.group(1), CME_ERRORS))
         elif m := _CMS.match(line):
@@ -312,15 +306,11 @@ class AtProtocol:
                 self._write(command.encode("ascii", "replace") + b"\r")
                 if data is not None:
                     try:
-                        await asyncio.wait_for(
-                            pending.prompted.wait(), min(PROMPT_TIMEOUT_S, total)
-                        )
+                        await asyncio.wait_for(pending.prompted.wait(), min(PROMPT_TIMEOUT_S, total))
                     except TimeoutError:
                         if not pending.data_sent:
                             self._write(ESC)  # abort the input: nothing was sent
-                            raise CommandTimeout(
-                                command, PROMPT_TIMEOUT_S, data_sent=False
-                            ) from None
+                            raise CommandTimeout(command, PROMPT_TIMEOUT_S, data_sent=False) from None
                 try:
                     return await asyncio.wait_for(asyncio.shield(pending.future), total)
                 except TimeoutError:

@@ -145,9 +145,7 @@ class SimulatedModem:
 
     def start(self) -> SimulatedModem:
         self._open_pty()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"modem-sim {self.profile.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name=f"modem-sim {self.profile.name}", daemon=True)
         self._thread.start()
         if self.control_path:
             self._start_control()
@@ -303,10 +301,7 @@ class SimulatedModem:
                 "profile": self.profile.name,
                 "path": self.path,
                 "port": self.port,
-                "storage": {
-                    m: {"used": len(b), "total": self.profile.storages[m]}
-                    for m, b in self.store.items()
-                },
+                "storage": {m: {"used": len(b), "total": self.profile.storages[m]} for m, b in self.store.items()},
                 "network_queue": len(self.network_queue),
                 "sent": [
                     {
@@ -444,9 +439,7 @@ class SimulatedModem:
             self.hang(self.hang_seconds)
             return
         if self.garbage_every and self.commands_seen % self.garbage_every == 0:
-            self._emit(
-                bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(1, 40))) + b"\r\n"
-            )
+            self._emit(bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(1, 40))) + b"\r\n")
         if line.upper() == "A/":
             line = self.log[-2][1] if len(self.log) > 1 else "AT"
         if line[:2].upper() != "AT":
@@ -511,12 +504,8 @@ class SimulatedModem:
                 return [], "OK"
             s.pin_tries -= 1
             raise _Reply([], self._error_text(16))
-        if not s.pin_ok and (
-            upper.startswith("+CM") or upper.startswith("+CPMS") or upper.startswith("+CNMI")
-        ):
-            raise _Reply(
-                [], self._error_text(11 if upper[:3] != "+CM" else 311, cms=upper.startswith("+CM"))
-            )
+        if not s.pin_ok and (upper.startswith("+CM") or upper.startswith("+CPMS") or upper.startswith("+CNMI")):
+            raise _Reply([], self._error_text(11 if upper[:3] != "+CM" else 311, cms=upper.startswith("+CM")))
         if upper == "+CSQ":
             return [f"+CSQ: {self.rng.randrange(12, 25)},99"], "OK"
         if upper in ("+CREG?", "+CGREG?"):
@@ -525,9 +514,7 @@ class SimulatedModem:
             if not p.lte:
                 raise _Reply([], self._error_text(4))
             return [f"+CEREG: 0,{1 if s.funct == 1 else 0}"], "OK"
-        if upper.startswith(
-            ("+CREG=", "+CEREG=", "+CGREG=", "+CLIP=", "+CSMP=", "+CSCS=", "^CURC=")
-        ):
+        if upper.startswith(("+CREG=", "+CEREG=", "+CGREG=", "+CLIP=", "+CSMP=", "+CSCS=", "^CURC=")):
             if upper.startswith("+CEREG=") and not p.lte:
                 raise _Reply([], self._error_text(4))
             if upper.startswith("^CURC=") and p.name != "huawei":
@@ -603,12 +590,7 @@ class SimulatedModem:
                 flag = args[1]
                 for index in list(box):
                     st = box[index][0]
-                    if (
-                        flag == 4
-                        or (flag == 1 and st == 1)
-                        or (flag == 2 and st in (1, 3))
-                        or flag == 3
-                    ):
+                    if flag == 4 or (flag == 1 and st == 1) or (flag == 2 and st in (1, 3)) or flag == 3:
                         del box[index]
             elif args[0] in box:
                 del box[args[0]]
@@ -621,7 +603,7 @@ class SimulatedModem:
                 raise _Reply([], self._error_text(340, cms=True))
             s.awaiting_cnma = False
             return [], "OK"
-        if upper == "H" or upper == "+CHUP":
+        if upper in ("H", "+CHUP"):
             return [], "OK"
         raise _Reply([], self._error_text(None))
 
@@ -655,9 +637,7 @@ class SimulatedModem:
                 raise DecodeError("not an SMS-SUBMIT")
             smsc_octets = int(pdu[:2], 16) + 1
             if len(pdu) // 2 - smsc_octets != length:
-                raise DecodeError(
-                    f"AT+CMGS={length} but the TPDU has {len(pdu) // 2 - smsc_octets} octets"
-                )
+                raise DecodeError(f"AT+CMGS={length} but the TPDU has {len(pdu) // 2 - smsc_octets} octets")
         except (DecodeError, ValueError) as err:
             log.info("simulated modem: bad PDU (%s)", err)
             self._line_out(self._error_text(304, cms=True))
@@ -810,9 +790,7 @@ class SimulatedModem:
         sock.listen(4)
         sock.settimeout(0.5)
         self._control_sock = sock
-        self._control_thread = threading.Thread(
-            target=self._control_loop, name="modem-sim-control", daemon=True
-        )
+        self._control_thread = threading.Thread(target=self._control_loop, name="modem-sim-control", daemon=True)
         self._control_thread.start()
 
     def _control_loop(self) -> None:
@@ -859,14 +837,10 @@ class SimulatedModem:
                 self.ring(str(req.get("number", "+358401234567")), int(req.get("times", 1)))
                 return {"ok": True}
             if op == "report":
-                self.status_report(
-                    int(req["reference"]), str(req["recipient"]), int(req.get("status", 0))
-                )
+                self.status_report(int(req["reference"]), str(req["recipient"]), int(req.get("status", 0)))
                 return {"ok": True}
             if op == "hang":
-                self.hang(
-                    float(req.get("seconds", self.hang_seconds)), str(req.get("mode", "silent"))
-                )
+                self.hang(float(req.get("seconds", self.hang_seconds)), str(req.get("mode", "silent")))
                 return {"ok": True}
             if op == "unplug":
                 self.unplug()
@@ -904,9 +878,7 @@ def _int(text: str, default: int) -> int:
         return default
 
 
-def control_request(
-    path: str | Path, request: dict[str, Any], timeout: float = 10.0
-) -> dict[str, Any]:
+def control_request(path: str | Path, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
     """Send one request to a running simulator's control socket and return its answer."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -926,15 +898,11 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m appliance.modem.simulator``: run a simulated modem, or send it a request."""
     parser = argparse.ArgumentParser(prog="python -m appliance.modem.simulator")
     parser.add_argument("--profile", default="sim800", choices=sorted(SIM_PROFILES))
-    parser.add_argument(
-        "--link", help="keep a symlink to the pty here (stable across unplug/replug)"
-    )
+    parser.add_argument("--link", help="keep a symlink to the pty here (stable across unplug/replug)")
     parser.add_argument("--control", help="Unix socket for control requests (JSON lines)")
     parser.add_argument("--pin", default="")
     parser.add_argument("--cmgs-delay", type=float, default=None)
-    parser.add_argument(
-        "--request", help="send this JSON request to --control and print the answer"
-    )
+    parser.add_argument("--request", help="send this JSON request to --control and print the answer")
     args = parser.parse_args(argv)
     if args.request:
         if not args.control:
@@ -951,8 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sim.start()
     print(
-        f"simulated {args.profile} modem on {sim.port}"
-        + (f", control {args.control}" if args.control else ""),
+        f"simulated {args.profile} modem on {sim.port}" + (f", control {args.control}" if args.control else ""),
         flush=True,
     )
     try:

@@ -38,9 +38,7 @@ class ProtocolSink(Protocol):
 class SerialTransport:
     """A running port: bytes in go to ``sink.data_received`` on the loop; ``write`` queues."""
 
-    def __init__(
-        self, port: Any, loop: asyncio.AbstractEventLoop, sink: ProtocolSink, url: str
-    ) -> None:
+    def __init__(self, port: Any, loop: asyncio.AbstractEventLoop, sink: ProtocolSink, url: str) -> None:
         self.port = port
         self.url = url
         self._loop = loop
@@ -49,9 +47,7 @@ class SerialTransport:
         self._lost = False
         self._writes: queue.Queue[bytes | None] = queue.Queue(MAX_WRITE_QUEUE)
         self._reader = threading.Thread(target=self._read_loop, name=f"modem-rx {url}", daemon=True)
-        self._writer = threading.Thread(
-            target=self._write_loop, name=f"modem-tx {url}", daemon=True
-        )
+        self._writer = threading.Thread(target=self._write_loop, name=f"modem-tx {url}", daemon=True)
         self._reader.start()
         self._writer.start()
 
@@ -61,9 +57,7 @@ class SerialTransport:
         try:
             self._writes.put_nowait(data)
         except queue.Full:
-            raise DeviceError(
-                f"modem port {self.url}: {MAX_WRITE_QUEUE} writes waiting; port stuck"
-            ) from None
+            raise DeviceError(f"modem port {self.url}: {MAX_WRITE_QUEUE} writes waiting; port stuck") from None
 
     def close(self) -> None:
         """Stop both threads and close the port (idempotent, quick)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from appliance.sms.pdu import split_text
 from appliance.store.db import utcnow
 from appliance.store.outbox import EventOutbox
 
@@ -48,6 +49,7 @@ class SmsOutbox:
         """Queue one SMS to ``number`` (E.164). Writes an ``sms_status`` event (``queued``)."""
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"SMS text is {len(text)} characters, at most {MAX_TEXT_CHARS} allowed")
+        parts = len(split_text(text)[1])  # ValueError for a text no SMS can carry
         conn = self.store.conn
         with self.store.transaction(durable=durable):
             if notification_id is not None:
@@ -58,13 +60,15 @@ class SmsOutbox:
                     return Enqueued(int(row[0]), created=False)
             now = utcnow()
             cur = conn.execute(
-                "INSERT INTO sms_messages(box, number, text, status, notification_id, contact_id, "
+                "INSERT INTO sms_messages(box, number, text, status, parts, notification_id, contact_id, "
                 "not_before, expires_at, created_at, updated_at) "
-                "VALUES ('outbox', ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                (number, text, notification_id, contact_id, not_before, expires_at, now, now),
+                "VALUES ('outbox', ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                (number, text, parts, notification_id, contact_id, not_before, expires_at, now, now),
             )
             message_id = int(cur.lastrowid or 0)
-            self.events.append("sms_status", status_event(message_id, "queued", notification_id))
+            self.events.append(
+                "sms_status", status_event(message_id, "queued", notification_id, parts=parts)
+            )
             self.store.signal_after_commit(WAKEUP_SMS_OUTBOX)
         return Enqueued(message_id, created=True)
 
