@@ -30,7 +30,7 @@ from appliance.store.outbox import WAKEUP_EVENTS, EventOutbox
 from appliance.sync import processed
 from appliance.sync.downlink import BatchResult, DownlinkApplier, Incoming, refused_count
 from appliance.sync.link import LinkListener, LinkSettings, MqttLink
-from appliance.sync.uplink import UplinkRelay
+from appliance.sync.uplink import RESEND_FIRST_S, UplinkRelay
 from sync.envelope import MAX_PAYLOAD_BYTES, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,18 @@ class SyncService(Service, LinkListener):
 
     name = "sync"
 
-    def __init__(self, ctx: AppContext, link_settings: LinkSettings | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        link_settings: LinkSettings | None = None,
+        resend_first_s: float = RESEND_FIRST_S,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.config = ctx.config
         self.store = ctx.store
         self.link_settings = link_settings or LinkSettings.from_config(ctx.config)
+        self.resend_first_s = resend_first_s
         self.link: MqttLink | None = None
         self.relay: UplinkRelay | None = None
         self._queue: asyncio.Queue[Incoming] = asyncio.Queue(DOWNLINK_QUEUE_MAX)
@@ -75,7 +81,7 @@ class SyncService(Service, LinkListener):
         self._queue = asyncio.Queue(DOWNLINK_QUEUE_MAX)
         self.link = MqttLink(self.link_settings, self, loop.call_soon_threadsafe)
         self.relay = UplinkRelay(
-            self.store, self.link, self.config.site.id, self.link_settings.inflight
+            self.store, self.link, self.config.site.id, self.link_settings.inflight, self.resend_first_s
         )
         self._applier = DownlinkApplier(
             self.store,

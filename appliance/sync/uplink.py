@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READ_BATCH = 500  # events read from the outbox per store call
-RESEND_FIRST_S = 20.0  # no ack progress for this long: send the unacknowledged again
+RESEND_FIRST_S = 10.0  # no ack progress for this long: send the unacknowledged again
 RESEND_MAX_S = 600.0
 IDLE_CHECK_S = 5.0  # wake at least this often to look at resend timers and stray outbox rows
 
@@ -39,7 +39,14 @@ IDLE_CHECK_S = 5.0  # wake at least this often to look at resend timers and stra
 class UplinkRelay:
     """Publishes outbox events; the service feeds it link, PUBACK and ack news."""
 
-    def __init__(self, store: Store, link: MqttLink, site: str, inflight: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        link: MqttLink,
+        site: str,
+        inflight: int,
+        resend_first_s: float = RESEND_FIRST_S,
+    ) -> None:
         self.store = store
         self.link = link
         self.site = site
@@ -51,7 +58,8 @@ class UplinkRelay:
         self._cursor = 0  # global outbox position of the last event published on this connection
         self._generation = 0
         self._last_progress = time.monotonic()
-        self._resend_after = RESEND_FIRST_S
+        self.resend_first_s = resend_first_s
+        self._resend_after = resend_first_s
         self.published_total = 0
         self.resends = 0
 
@@ -77,7 +85,7 @@ class UplinkRelay:
     def on_ack_progress(self) -> None:
         """The central acknowledged more: reset the resend timer."""
         self._last_progress = time.monotonic()
-        self._resend_after = RESEND_FIRST_S
+        self._resend_after = self.resend_first_s
         self._kick.set()
 
     @property

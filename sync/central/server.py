@@ -30,7 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from appliance.errors import ValidationError
 from sync.central.db import CentralDB, StoredEvent, open_db
-from sync.envelope import EnvelopeError, decode, encode, make
+from sync.envelope import EnvelopeError, decode, encode, has_data_schema, make, schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class CentralCounters:
     stored: int = 0
     duplicates: int = 0
     invalid: int = 0
+    data_warnings: int = 0
     acks_sent: int = 0
     batches: int = 0
     watermarks: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -202,11 +203,20 @@ class CentralServer:
                 self.counters.invalid += 1
                 continue
             try:
-                env = decode(msg.payload, direction="up", expect_site=rest[0], expect_type=rest[2])
+                env = decode(
+                    msg.payload, direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False
+                )
             except (EnvelopeError, ValidationError) as err:
                 self.counters.invalid += 1
                 log.warning("central: refused %s: %s", msg.topic, err)
                 continue
+            # Data that breaks its schema is stored anyway (refusing it would stall the
+            # stream's watermark for good); it is logged for the integrators.
+            if has_data_schema("up", env.type):
+                problem = schema_problem(f"up_{env.type}", env.data)
+                if problem:
+                    self.counters.data_warnings += 1
+                    log.warning("central: %s seq %s: data off schema: %s", msg.topic, env.seq, problem)
             assert env.seq is not None and env.ts is not None
             events.append(StoredEvent(env.id, env.site, env.type, env.seq, env.ts, env.data))
         if events:
