@@ -177,3 +177,18 @@ def test_web_login_required(tmp_path: Path) -> None:
         assert not any(c.name == "appliance_session" for c in jar)
     finally:
         daemon.kill()
+
+
+def test_oversized_form_is_refused(tmp_path: Path) -> None:
+    daemon = Daemon(tmp_path, APPLIANCE_MODEM__DRIVER="none").start()
+    try:
+        daemon.wait_healthy()
+        req = urllib.request.Request(daemon.url("/login"), data=b"username=" + b"a" * 200_000)
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError("a 200 kB form was accepted")
+        except urllib.error.HTTPError as err:
+            assert err.code == 413
+        assert daemon.get("/healthz")[0] == 200
+    finally:
+        daemon.kill()

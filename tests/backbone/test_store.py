@@ -169,3 +169,22 @@ def test_split_statements_handles_triggers_and_comments() -> None:
     """
     statements = split_statements(script)
     assert len(statements) == 2 and statements[1].startswith("CREATE TRIGGER")
+
+
+def test_full_disk_is_a_named_error_and_loses_nothing(store: Store) -> None:
+    """SQLITE_FULL (simulated with max_page_count) raises StoreFull; what was committed stays."""
+    from appliance.errors import StoreFull
+
+    outbox = EventOutbox(store)
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages + 8}")
+    committed = 0
+    with pytest.raises(StoreFull, match="full"):
+        for i in range(100_000):
+            outbox.append("sms_in", {"text": "x" * 500, "i": i})
+            committed += 1
+    assert committed > 0
+    assert outbox.backlog()["unacked"] == committed
+    assert [e.seq for e in outbox.unacked(limit=committed + 10)] == list(range(1, committed + 1))
+    store.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert outbox.append("sms_in", {"after": "space freed"}).seq == committed + 1
