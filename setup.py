@@ -38,6 +38,10 @@ setup(
             "playwright>=1.45",
             "ruff>=0.5",
             "mypy>=1.10",
+            # independent SMS PDU codecs that cross-check appliance.sms.pdu (tests/sms_pdu)
+            "smspdudecoder>=2.2",
+            "bitstring>=4.1,<5",  # smspdudecoder 2.2 imports BitStream, gone in bitstring 5
+            "python-gsmmodem-new>=0.13",
             "psycopg[binary]>=3.1",
         ],
         "postgres": ["psycopg[binary]>=3.1"],
