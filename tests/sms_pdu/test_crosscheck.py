@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import gsmmodem.pdu as gsmmodem_pdu  # type: ignore[import-untyped]
 import pytest
+import smspdudecoder.easy as smspdu_easy  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,13 +32,8 @@ from appliance.sms.pdu import (
     split_text,
 )
 
-smspdu_easy = pytest.importorskip("smspdudecoder.easy")
-gsmmodem_pdu = pytest.importorskip("gsmmodem.pdu")
-
 NUMBER = "+358401234567"
-GSM_CHARS = "".join(ch for ch in gsm7.DEFAULT_ALPHABET if ch != "\xa0") + "".join(
-    gsm7.EXTENSION_TABLE.values()
-)
+GSM_CHARS = "".join(ch for ch in gsm7.DEFAULT_ALPHABET if ch != "\xa0") + "".join(gsm7.EXTENSION_TABLE.values())
 EMOJI = ["\U0001f600", "\U0001f63a", "\U00010348"]
 texts = st.one_of(
     st.text(alphabet=GSM_CHARS, max_size=700),
@@ -95,9 +92,7 @@ def test_smspdudecoder_decodes_our_submits(text: str, concat_16bit: bool, nation
     quarters=st.integers(-48, 56),
     sender=st.sampled_from([NUMBER, "0401234567", "Lab Oy", "LABORATORIO"]),
 )
-def test_smspdudecoder_decodes_our_delivers(
-    text: str, concat_16bit: bool, quarters: int, sender: str
-) -> None:
+def test_smspdudecoder_decodes_our_delivers(text: str, concat_16bit: bool, quarters: int, sender: str) -> None:
     when = datetime(2026, 11, 22, 3, 4, 5, tzinfo=timezone(timedelta(minutes=15 * quarters)))
     encoding, chunks = split_text(text, concat_16bit=concat_16bit)
     pdus = encode_deliver(sender, text, when, concat_16bit=concat_16bit, concat_ref=77)
@@ -136,9 +131,7 @@ def test_smspdudecoder_padding_quirk_is_real() -> None:
 bmp_texts = st.one_of(
     st.text(alphabet=GSM_CHARS, max_size=600),
     st.text(
-        alphabet=st.characters(
-            max_codepoint=0xFFFF, exclude_categories=["Cs"], exclude_characters="ÿ\x1b"
-        ),
+        alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"], exclude_characters="ÿ\x1b"),
         max_size=300,
     ),
 )
@@ -160,9 +153,7 @@ def test_we_decode_what_gsmmodem_encodes(text: str, srr: bool, ref: int) -> None
         decoded.append(msg)
     assert join_parts(decoded) == text
     if len(decoded) > 1:
-        assert [m.concat.seq if m.concat else 0 for m in decoded] == list(
-            range(1, len(decoded) + 1)
-        )
+        assert [m.concat.seq if m.concat else 0 for m in decoded] == list(range(1, len(decoded) + 1))
 
 
 def _gsmmodem_can_decode(text: str, encoding: str, concat_16bit: bool) -> bool:
