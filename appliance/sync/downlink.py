@@ -116,7 +116,12 @@ class DownlinkApplier:
             return "ack"
         if processed.seen(self.store, envelope.id) is not None:
             return "duplicate"
-        outcome = self._dispatch(envelope)
+        try:
+            outcome = self._dispatch(envelope)
+        except EnvelopeError:
+            raise
+        except ValidationError as err:  # the data broke a rule beyond the schema: name the id
+            raise EnvelopeError(f"bad {stream} data: {err}", envelope.id) from err
         processed.record(self.store, envelope.id, stream, envelope.seq, outcome)
         return outcome
 
