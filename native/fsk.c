@@ -25,29 +25,31 @@
 #include "fsk.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef FSK_DEBUG
 #include <stdio.h>
 #endif
-#include <stdlib.h>
-#include <string.h>
 
 #define BAUD 1200.0
 #define FSK_PI 3.14159265358979323846
-#define RING_LEN 16          /* power of two >= the longest window (13) */
+#define RING_LEN 64          /* power of two >= the longest window (13) and onset block (32) */
+#define RESYNC_PERIODS 16    /* table periods between exact re-sums (~0.16 s) */
+#define HIST_LEN 512         /* correlator history: power of two > 24 bauds at 16 kHz */
+#define ROT_BITS 24.0        /* mark run measured for the mark frequency, at most */
 #define PHASE_LEN_MAX 160    /* lcm of the tone periods at 16 kHz */
-#define TABLE_SCALE 16384.0
 #define MAX_CANDIDATES 4
 #define MIN_LEAD_MARK_BITS 10.0   /* mark before a message type (spandsp: 10) */
 #define MAX_GAP_BITS 40.0         /* mark allowed between two characters */
 #define EDGE_BLEND_WINDOW 0.34    /* of a baud: measured edge averaged with prediction */
 #define SPACE_RUN_FRACTION 0.5    /* of a baud of space resets the mark run */
-#define ROT_MIN_STAT 0.5f         /* |d| needed for a sample to count in the frequency estimate */
-#define ROT_TIME_CONSTANT_S 0.05
+#define ROT_MIN_RATIO 3.0f        /* energy ratio for a sample to count in a frequency estimate */
+#define ONSET_BLOCK_S 0.002        /* the onset tracker works on 2 ms mean powers */
 #define ONSET_FAST_S 0.003
 #define ONSET_FLOOR_S 2.0
 #define ONSET_HANGOVER_S 0.03
-#define ONSET_RATIO 3.0           /* short-term power over the noise floor */
-#define ONSET_MIN_POWER 1.0       /* ~ -85 dBm0: digital silence is no signal */
+#define ONSET_RATIO 3.0f          /* short-term power over the noise floor */
+#define ONSET_MIN_POWER 1.0f      /* ~ -85 dBm0: digital silence is no signal */
 #define ONSET_MAX_LEAD_S 1.5      /* seizure + mark are ~0.4 s; an older onset is not ours */
 
 enum { MSG_HUNT = 0, MSG_LENGTH, MSG_DATA };
@@ -59,22 +61,21 @@ typedef struct {
     double next_t;    /* statistic time of the next bit centre */
     unsigned value;
     double lead_bits; /* mark before this start bit */
-    double mark_re, mark_im; /* mark rotation measured over the mark run before it */
+    float mark_re, mark_im; /* mark rotation measured over the mark run before it */
 } uart_t;
 
 typedef struct {
     int modulation;
     double mark_hz;
     double space_hz;
-    int16_t mark_cos[PHASE_LEN_MAX], mark_sin[PHASE_LEN_MAX];
-    int16_t space_cos[PHASE_LEN_MAX], space_sin[PHASE_LEN_MAX];
-    int64_t m_re, m_im, s_re, s_im;
-    double pm_re, pm_im, ps_re, ps_im;   /* previous sums, for the rotation */
-    double rot_m_re, rot_m_im, rot_s_re, rot_s_im;
-    float d_prev;
+    float em, es;                        /* correlator energies, this sample */
+    float em_prev, es_prev;
+    float ps_re, ps_im;                  /* previous space correlator output */
+    double rot_s_re, rot_s_im;           /* space rotation inside the message */
     int space_run;
     double mark_run_start;               /* statistic time */
     int msg_state;
+    int n_candidates;
     uart_t cand[MAX_CANDIDATES];
     uart_t uart;
     double expect_edge_t;
@@ -82,7 +83,7 @@ typedef struct {
     int flywheel_used;
     double first_edge_t;
     double first_lead_bits;
-    double first_mark_re, first_mark_im;
+    float first_mark_re, first_mark_im;
     double last_edge_t;
     int len;
     int expected_len;
@@ -92,7 +93,14 @@ typedef struct {
     fsk_message_t msg;
 } demod_t;
 
+/* GCC/clang vector extension: SSE on x86-64, NEON on the Pi's ARM. */
+typedef float v4sf __attribute__((vector_size(16)));
+
 struct fsk_receiver {
+    /* per phase, per demodulator: mark cos, -sin, space cos, -sin */
+    v4sf table[PHASE_LEN_MAX][FSK_NUM_MODS];
+    v4sf acc[FSK_NUM_MODS];
+    v4sf hist[FSK_NUM_MODS][HIST_LEN];   /* past correlator outputs */
     int sample_rate;
     int window;          /* correlator length N (samples) */
     int phase_len;       /* table period L */
@@ -101,13 +109,18 @@ struct fsk_receiver {
     int64_t n;           /* samples consumed */
     int phase;           /* n mod L */
     int phase_old;       /* (n - N) mod L */
+    int resync_count;
     int32_t ring[RING_LEN];
-    float dc_x1, dc_y1, dc_r;
-    double p_fast, p_floor, a_fast, a_floor;
+    int space_run_samples;    /* SPACE_RUN_FRACTION of a baud */
+    double min_lead_samples;  /* MIN_LEAD_MARK_BITS in samples */
+    int32_t dc_x1;
+    int64_t dc_q16;
+    int dc_shift;
+    int onset_block, onset_count;
+    float p_fast, p_floor, a_fast, a_floor;
     int present;
     int64_t quiet_samples, hangover_samples;
     int64_t onset_sample;
-    double rot_decay;
     demod_t demod[FSK_NUM_MODS];
 };
 
@@ -131,34 +144,31 @@ static int is_message_type(unsigned byte)
     }
 }
 
-static void fill_table(int16_t *cos_t, int16_t *sin_t, int len, double hz, int rate)
+static void fill_tables(fsk_receiver_t *rx)
 {
-    int k;
-    for (k = 0; k < len; k++) {
-        double ph = 2.0 * FSK_PI * hz * (double)k / (double)rate;
-        cos_t[k] = (int16_t)lrint(TABLE_SCALE * cos(ph));
-        /* e^{-j w k}: the imaginary part is -sin */
-        sin_t[k] = (int16_t)lrint(-TABLE_SCALE * sin(ph));
+    int k, m, t;
+    for (k = 0; k < rx->phase_len; k++) {
+        for (m = 0; m < FSK_NUM_MODS; m++) {
+            for (t = 0; t < 2; t++) {
+                double ph = 2.0 * FSK_PI * MOD_FREQS[m][t] * (double)k / (double)rx->sample_rate;
+                /* e^{-j w k}: the imaginary part is -sin */
+                rx->table[k][m][2 * t] = (float)cos(ph);
+                rx->table[k][m][2 * t + 1] = (float)-sin(ph);
+            }
+        }
     }
 }
 
 static void demod_reset(demod_t *dm)
 {
-    dm->m_re = dm->m_im = dm->s_re = dm->s_im = 0;
-    dm->pm_re = dm->pm_im = dm->ps_re = dm->ps_im = 0.0;
-    dm->rot_m_re = dm->rot_m_im = dm->rot_s_re = dm->rot_s_im = 0.0;
-    dm->d_prev = 0.0f;
-    dm->space_run = 0;
-    dm->mark_run_start = 0.0;
+    long bad = dm->bad_checksums;
+    int m = dm->modulation;
+    memset(dm, 0, sizeof(*dm));
+    dm->modulation = m;
+    dm->mark_hz = MOD_FREQS[m][0];
+    dm->space_hz = MOD_FREQS[m][1];
+    dm->bad_checksums = bad;
     dm->msg_state = MSG_HUNT;
-    memset(dm->cand, 0, sizeof(dm->cand));
-    memset(&dm->uart, 0, sizeof(dm->uart));
-    dm->expect_edge_t = 0.0;
-    dm->last_stop_t = 0.0;
-    dm->flywheel_used = 0;
-    dm->len = 0;
-    dm->expected_len = 0;
-    dm->ready = 0;
 }
 
 void fsk_receiver_reset(fsk_receiver_t *rx)
@@ -167,22 +177,27 @@ void fsk_receiver_reset(fsk_receiver_t *rx)
     rx->n = 0;
     rx->phase = 0;
     rx->phase_old = (rx->phase_len - rx->window) % rx->phase_len;
+    rx->resync_count = 0;
     memset(rx->ring, 0, sizeof(rx->ring));
-    rx->dc_x1 = rx->dc_y1 = 0.0f;
-    rx->p_fast = rx->p_floor = 0.0;
+    memset(rx->acc, 0, sizeof(rx->acc));
+    rx->dc_x1 = 0;
+    rx->dc_q16 = 0;
+    rx->onset_count = 0;
+    memset(rx->hist, 0, sizeof(rx->hist));
+    rx->p_fast = rx->p_floor = 0.0f;
     rx->present = 0;
     rx->quiet_samples = 0;
     rx->onset_sample = -1;
     for (m = 0; m < FSK_NUM_MODS; m++) {
-        demod_reset(&rx->demod[m]);
+        rx->demod[m].modulation = m;
         rx->demod[m].bad_checksums = 0;
+        demod_reset(&rx->demod[m]);
     }
 }
 
 fsk_receiver_t *fsk_receiver_new(int sample_rate)
 {
     fsk_receiver_t *rx;
-    int m;
     if (sample_rate != 8000 && sample_rate != 16000)
         return NULL;
     rx = (fsk_receiver_t *)calloc(1, sizeof(*rx));
@@ -193,19 +208,14 @@ fsk_receiver_t *fsk_receiver_new(int sample_rate)
     rx->window = (int)lrint(rx->baud);
     rx->half_window = (rx->window - 1) / 2.0;
     rx->phase_len = sample_rate / 100; /* every tone is a multiple of 100 Hz */
-    rx->dc_r = sample_rate == 8000 ? 0.98f : 0.99f;
-    rx->a_fast = 1.0 / (ONSET_FAST_S * sample_rate);
-    rx->a_floor = 1.0 / (ONSET_FLOOR_S * sample_rate);
+    rx->space_run_samples = (int)ceil(SPACE_RUN_FRACTION * rx->baud);
+    rx->min_lead_samples = MIN_LEAD_MARK_BITS * rx->baud;
+    rx->dc_shift = sample_rate == 8000 ? 6 : 7; /* pole 1 - 2^-shift: ~20 Hz */
+    rx->onset_block = (int)(ONSET_BLOCK_S * sample_rate);
+    rx->a_fast = (float)(ONSET_BLOCK_S / ONSET_FAST_S);
+    rx->a_floor = (float)(ONSET_BLOCK_S / ONSET_FLOOR_S);
     rx->hangover_samples = (int64_t)(ONSET_HANGOVER_S * sample_rate);
-    rx->rot_decay = 1.0 - 1.0 / (ROT_TIME_CONSTANT_S * sample_rate);
-    for (m = 0; m < FSK_NUM_MODS; m++) {
-        demod_t *dm = &rx->demod[m];
-        dm->modulation = m;
-        dm->mark_hz = MOD_FREQS[m][0];
-        dm->space_hz = MOD_FREQS[m][1];
-        fill_table(dm->mark_cos, dm->mark_sin, rx->phase_len, dm->mark_hz, sample_rate);
-        fill_table(dm->space_cos, dm->space_sin, rx->phase_len, dm->space_hz, sample_rate);
-    }
+    fill_tables(rx);
     fsk_receiver_reset(rx);
     return rx;
 }
@@ -227,10 +237,18 @@ long fsk_receiver_bad_checksums(const fsk_receiver_t *rx, int modulation)
     return rx->demod[modulation].bad_checksums;
 }
 
+static float ratio(float em, float es)
+{
+    float tot = em + es;
+    return tot > 0.0f ? (em - es) / tot : 0.0f;
+}
+
 /* d at statistic time t, with t in (n-1, n]. */
-static float stat_at(double t, double n, float d_prev, float d)
+static float stat_at(const demod_t *dm, double t, double n)
 {
     double frac = t - (n - 1.0);
+    float d_prev = ratio(dm->em_prev, dm->es_prev);
+    float d = ratio(dm->em, dm->es);
     if (frac < 0.0)
         frac = 0.0;
     if (frac > 1.0)
@@ -238,11 +256,12 @@ static float stat_at(double t, double n, float d_prev, float d)
     return (float)(d_prev + (d - d_prev) * frac);
 }
 
-static double estimate_hz(double nominal, double re, double im, int rate)
+/* Frequency from a mean rotation of `re, im` per 1/rate seconds. */
+static double estimate_hz(double nominal, double re, double im, double rate)
 {
     if (re == 0.0 && im == 0.0)
         return NAN;
-    return nominal + atan2(im, re) * (double)rate / (2.0 * FSK_PI);
+    return nominal + atan2(im, re) * rate / (2.0 * FSK_PI);
 }
 
 static void finish_message(fsk_receiver_t *rx, demod_t *dm)
@@ -279,8 +298,9 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
     msg->end_sample = (int64_t)llround(dm->last_edge_t - rx->half_window + 10.0 * rx->baud);
     /* The mark run before the message is a pure tone: its measurement is the
      * unbiased one (inside data the transitions pull both tones inwards). */
-    msg->mark_hz = estimate_hz(dm->mark_hz, dm->first_mark_re, dm->first_mark_im, rx->sample_rate);
-    msg->space_hz = estimate_hz(dm->space_hz, dm->rot_s_re, dm->rot_s_im, rx->sample_rate);
+    msg->mark_hz = estimate_hz(dm->mark_hz, dm->first_mark_re, dm->first_mark_im,
+                               (double)rx->sample_rate / rx->window);
+    msg->space_hz = estimate_hz(dm->space_hz, dm->rot_s_re, dm->rot_s_im, (double)rx->sample_rate);
     msg->len = dm->len;
     memcpy(msg->bytes, dm->buf, (size_t)dm->len);
     dm->ready = 1;
@@ -312,15 +332,15 @@ static void start_uart(uart_t *u, double edge_t, double baud, double lead_bits)
 }
 
 /* Advances a UART by one bit if a bit centre fell in (n-1, n].
- * Returns 1 when a character completed with a good stop bit, -1 when the
- * character failed (false start, or a bad stop bit when strict), 0 otherwise. */
-static int uart_step(uart_t *u, double n, float d_prev, float d, double baud, int strict_stop,
+ * Returns 1 when a character completed (stop bit in *stop_ok), -1 on a
+ * false start (or a bad stop bit when strict), 0 otherwise. */
+static int uart_step(const demod_t *dm, uart_t *u, double n, double baud, int strict_stop,
                      int *stop_ok)
 {
     float v;
     if (!u->active || u->next_t > n)
         return 0;
-    v = stat_at(u->next_t, n, d_prev, d);
+    v = stat_at(dm, u->next_t, n);
     if (u->bit == 0) {
         if (v >= 0.0f) {
             u->active = 0;
@@ -341,10 +361,34 @@ static int uart_step(uart_t *u, double n, float d_prev, float d, double baud, in
     return 0;
 }
 
-static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, float d, int falling,
-                       double edge_t)
+/* Mean phase step of the mark correlator over the mark run before a start
+ * edge (weighted by energy, so the angle does not depend on the level). */
+static void mark_rotation(const fsk_receiver_t *rx, const demod_t *dm, double edge_t,
+                          double lead_bits, uart_t *u)
 {
-    int i;
+    const v4sf *h = rx->hist[dm->modulation];
+    /* windows wholly inside the mark run: after the last space, before the start bit */
+    int64_t last = (int64_t)edge_t - rx->window;
+    int64_t first = (int64_t)(edge_t - lead_bits * rx->baud) + 2 * rx->window + 1;
+    int64_t k;
+    float re = 0.0f, im = 0.0f;
+    if (first < last - (int64_t)(ROT_BITS * rx->baud))
+        first = last - (int64_t)(ROT_BITS * rx->baud);
+    if (first < 1)
+        first = 1;
+    /* the phase step over one window length: the image term's error shrinks by N */
+    for (k = first; k <= last; k++) {
+        v4sf a = h[k & (HIST_LEN - 1)], b = h[(k - rx->window) & (HIST_LEN - 1)];
+        re += a[0] * b[0] + a[1] * b[1];
+        im += a[1] * b[0] - a[0] * b[1];
+    }
+    u->mark_re = re;
+    u->mark_im = im;
+}
+
+static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, int falling, double edge_t)
+{
+    int i, r;
     int stop_ok = 0;
     if (falling) {
         double lead = (edge_t - dm->mark_run_start) / rx->baud;
@@ -352,17 +396,24 @@ static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, float d, int f
             for (i = 0; i < MAX_CANDIDATES; i++) {
                 if (!dm->cand[i].active) {
                     start_uart(&dm->cand[i], edge_t, rx->baud, lead);
-                    dm->cand[i].mark_re = dm->rot_m_re;
-                    dm->cand[i].mark_im = dm->rot_m_im;
+                    mark_rotation(rx, dm, edge_t, lead, &dm->cand[i]);
+                    dm->n_candidates++;
                     break;
                 }
             }
         }
     }
+    if (dm->n_candidates == 0)
+        return;
     for (i = 0; i < MAX_CANDIDATES; i++) {
         uart_t *u = &dm->cand[i];
-        if (uart_step(u, n, dm->d_prev, d, rx->baud, 1, &stop_ok) == 1
-            && is_message_type(u->value)) {
+        if (!u->active)
+            continue;
+        r = uart_step(dm, u, n, rx->baud, 1, &stop_ok);
+        if (r == 0)
+            continue;
+        dm->n_candidates--;
+        if (r == 1 && is_message_type(u->value)) {
             dm->msg_state = MSG_LENGTH;
             dm->buf[0] = (uint8_t)u->value;
             dm->len = 1;
@@ -374,18 +425,18 @@ static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, float d, int f
             dm->expect_edge_t = u->edge_t + 10.0 * rx->baud;
             dm->last_stop_t = n;
             dm->flywheel_used = 0;
+            dm->rot_s_re = dm->rot_s_im = 0.0;
             memset(dm->cand, 0, sizeof(dm->cand));
+            dm->n_candidates = 0;
             return;
         }
     }
 }
 
-static void demod_message(fsk_receiver_t *rx, demod_t *dm, double n, float d, int falling,
-                          double edge_t)
+static void demod_message(fsk_receiver_t *rx, demod_t *dm, double n, int falling, double edge_t)
 {
     uart_t *u = &dm->uart;
     int stop_ok = 0;
-    int r;
     double tol = EDGE_BLEND_WINDOW * rx->baud;
 
     if (!u->active) {
@@ -396,7 +447,7 @@ static void demod_message(fsk_receiver_t *rx, demod_t *dm, double n, float d, in
         } else if (!dm->flywheel_used && n >= dm->expect_edge_t + rx->baud / 2.0) {
             /* The edge of a contiguous character may be lost in noise. */
             dm->flywheel_used = 1;
-            if (stat_at(dm->expect_edge_t + rx->baud / 2.0, n, dm->d_prev, d) < 0.0f) {
+            if (stat_at(dm, dm->expect_edge_t + rx->baud / 2.0, n) < 0.0f) {
                 start_uart(u, dm->expect_edge_t, rx->baud, 0.0);
                 u->bit = 1;
                 u->next_t += rx->baud;
@@ -408,8 +459,7 @@ static void demod_message(fsk_receiver_t *rx, demod_t *dm, double n, float d, in
         if (!u->active)
             return;
     }
-    r = uart_step(u, n, dm->d_prev, d, rx->baud, 0, &stop_ok);
-    if (r == 1) {
+    if (uart_step(dm, u, n, rx->baud, 0, &stop_ok) == 1) {
         /* A bad stop bit is kept: the checksum judges the message. */
         dm->expect_edge_t = u->edge_t + 10.0 * rx->baud;
         dm->last_stop_t = n;
@@ -418,69 +468,67 @@ static void demod_message(fsk_receiver_t *rx, demod_t *dm, double n, float d, in
     }
 }
 
-static void demod_sample(fsk_receiver_t *rx, demod_t *dm, int32_t y, int32_t y_old)
+static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling, float fsr,
+                             float fsi);
+
+/* Zero crossing of d between the previous sample and this one (statistic time). */
+static double crossing_time(const demod_t *dm, int64_t n)
 {
-    int p = rx->phase, q = rx->phase_old;
-    double mr, mi, sr, si, em, es, tot, n;
-    float d;
-    int falling;
-    double edge_t = 0.0;
-
-    dm->m_re += (int64_t)y * dm->mark_cos[p] - (int64_t)y_old * dm->mark_cos[q];
-    dm->m_im += (int64_t)y * dm->mark_sin[p] - (int64_t)y_old * dm->mark_sin[q];
-    dm->s_re += (int64_t)y * dm->space_cos[p] - (int64_t)y_old * dm->space_cos[q];
-    dm->s_im += (int64_t)y * dm->space_sin[p] - (int64_t)y_old * dm->space_sin[q];
-    mr = (double)dm->m_re;
-    mi = (double)dm->m_im;
-    sr = (double)dm->s_re;
-    si = (double)dm->s_im;
-    em = mr * mr + mi * mi;
-    es = sr * sr + si * si;
-    tot = em + es;
-    d = tot > 0.0 ? (float)((em - es) / tot) : 0.0f;
-
-    /* Frequency measurement: mean phase step of the winning correlator. */
-    dm->rot_m_re *= rx->rot_decay;
-    dm->rot_m_im *= rx->rot_decay;
-    dm->rot_s_re *= rx->rot_decay;
-    dm->rot_s_im *= rx->rot_decay;
-    if (d > ROT_MIN_STAT) {
-        double w = 1.0 / tot;
-        dm->rot_m_re += w * (mr * dm->pm_re + mi * dm->pm_im);
-        dm->rot_m_im += w * (mi * dm->pm_re - mr * dm->pm_im);
-    } else if (d < -ROT_MIN_STAT) {
-        double w = 1.0 / tot;
-        dm->rot_s_re += w * (sr * dm->ps_re + si * dm->ps_im);
-        dm->rot_s_im += w * (si * dm->ps_re - sr * dm->ps_im);
-    }
-    dm->pm_re = mr;
-    dm->pm_im = mi;
-    dm->ps_re = sr;
-    dm->ps_im = si;
-
-    n = (double)rx->n;
-    if (d < 0.0f) {
-        dm->space_run++;
-        if (dm->space_run >= SPACE_RUN_FRACTION * rx->baud)
-            dm->mark_run_start = n;
-    } else {
-        dm->space_run = 0;
-    }
-    falling = dm->d_prev >= 0.0f && d < 0.0f;
-    if (falling) {
-        double denom = (double)dm->d_prev - (double)d;
-        edge_t = (n - 1.0) + (denom > 0.0 ? (double)dm->d_prev / denom : 1.0);
-    }
-    if (dm->msg_state == MSG_HUNT)
-        demod_hunt(rx, dm, n, d, falling, edge_t);
-    else
-        demod_message(rx, dm, n, d, falling, edge_t);
-    dm->d_prev = d;
+    float d_prev = ratio(dm->em_prev, dm->es_prev);
+    float d = ratio(dm->em, dm->es);
+    float denom = d_prev - d;
+    return (double)(n - 1) + (denom > 0.0f ? (double)(d_prev / denom) : 1.0);
 }
 
-static void track_onset(fsk_receiver_t *rx, float y)
+/* Per sample and demodulator. Branch-free on the noisy decisions (a random
+ * mark/space sign in noise would mispredict half the time). */
+static inline __attribute__((always_inline)) void demod_sample(fsk_receiver_t *rx, demod_t *dm,
+                                                               v4sf acc)
 {
-    double p = (double)y * (double)y;
+    v4sf sq = acc * acc;
+    float em = sq[0] + sq[1];
+    float es = sq[2] + sq[3];
+    int64_t n = rx->n;
+    int is_space = em < es;
+    int falling = is_space & (dm->space_run == 0);
+    int space_run = (dm->space_run + 1) & -is_space;
+
+    rx->hist[dm->modulation][n & (HIST_LEN - 1)] = acc;
+    dm->em_prev = dm->em;
+    dm->es_prev = dm->es;
+    dm->em = em;
+    dm->es = es;
+    dm->space_run = space_run;
+    dm->mark_run_start = space_run >= rx->space_run_samples ? (double)n : dm->mark_run_start;
+    if (dm->msg_state == MSG_HUNT) {
+        /* Only a start edge after a long enough mark run can begin a message;
+         * in noise the first test already fails. */
+        if ((double)n - dm->mark_run_start >= rx->min_lead_samples && falling)
+            demod_hunt(rx, dm, (double)n, 1, crossing_time(dm, n));
+        else if (dm->n_candidates)
+            demod_hunt(rx, dm, (double)n, 0, 0.0);
+        return;
+    }
+    demod_in_message(rx, dm, n, falling, acc[2], acc[3]);
+}
+
+static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling, float fsr,
+                             float fsi)
+{
+    if (dm->es > ROT_MIN_RATIO * dm->em) {
+        double pr = dm->ps_re, pi = dm->ps_im;
+        dm->rot_s_re += (double)fsr * pr + (double)fsi * pi;
+        dm->rot_s_im += (double)fsi * pr - (double)fsr * pi;
+    }
+    dm->ps_re = fsr;
+    dm->ps_im = fsi;
+    demod_message(rx, dm, (double)n, falling, falling ? crossing_time(dm, n) : 0.0);
+}
+
+/* Signal onset (for the message's start time): 2 ms mean power against a
+ * slowly rising noise floor. Relative, so it works at any level. */
+static void track_onset(fsk_receiver_t *rx, float p, int64_t block_start)
+{
     rx->p_fast += (p - rx->p_fast) * rx->a_fast;
     if (rx->p_fast < rx->p_floor)
         rx->p_floor = rx->p_fast;
@@ -488,46 +536,115 @@ static void track_onset(fsk_receiver_t *rx, float y)
         rx->p_floor += (rx->p_fast - rx->p_floor) * rx->a_floor;
     if (rx->p_fast > ONSET_RATIO * rx->p_floor + ONSET_MIN_POWER) {
         if (!rx->present)
-            rx->onset_sample = rx->n;
+            rx->onset_sample = block_start;
         rx->present = 1;
         rx->quiet_samples = 0;
-    } else if (rx->present && ++rx->quiet_samples > rx->hangover_samples) {
+    } else if (rx->present && (rx->quiet_samples += rx->onset_block) > rx->hangover_samples) {
         rx->present = 0;
     }
 }
 
-static void receiver_sample(fsk_receiver_t *rx, int16_t x)
+static void onset_block(fsk_receiver_t *rx)
 {
-    float yf = (float)x - rx->dc_x1 + rx->dc_r * rx->dc_y1;
-    int32_t y, y_old;
-    int m;
-    rx->dc_x1 = (float)x;
-    rx->dc_y1 = yf;
-    y = (int32_t)lrintf(yf);
-    track_onset(rx, yf);
-    y_old = rx->ring[(rx->n - rx->window) & (RING_LEN - 1)];
-    rx->ring[rx->n & (RING_LEN - 1)] = y;
-    for (m = 0; m < FSK_NUM_MODS; m++)
-        demod_sample(rx, &rx->demod[m], y, y_old);
-    rx->n++;
-    if (++rx->phase == rx->phase_len)
-        rx->phase = 0;
-    if (++rx->phase_old == rx->phase_len)
-        rx->phase_old = 0;
+    float sum = 0.0f;
+    int k;
+    for (k = 0; k < rx->onset_block; k++) {
+        float v = (float)rx->ring[(rx->n - k) & (RING_LEN - 1)];
+        sum += v * v;
+    }
+    track_onset(rx, sum / (float)rx->onset_block, rx->n + 1 - rx->onset_block);
+    rx->onset_count = 0;
+}
+
+/* Re-sums the correlators from the ring: float running sums would drift. */
+static void resync_sums(fsk_receiver_t *rx)
+{
+    int m, k, lane;
+    for (m = 0; m < FSK_NUM_MODS; m++) {
+        double sum[4] = {0.0, 0.0, 0.0, 0.0};
+        int ph = rx->phase;
+        for (k = 0; k < rx->window; k++) {
+            double y = (double)rx->ring[(rx->n - k) & (RING_LEN - 1)];
+            for (lane = 0; lane < 4; lane++)
+                sum[lane] += y * (double)rx->table[ph][m][lane];
+            if (--ph < 0)
+                ph = rx->phase_len - 1;
+        }
+        for (lane = 0; lane < 4; lane++)
+            rx->acc[m][lane] = (float)sum[lane];
+    }
+}
+
+/* The sample loop. Hot state is kept in locals (registers) and written back
+ * at the end; the demodulators' cold paths only read rx->n. Returns the
+ * samples consumed: all of them, or up to one that completed a message
+ * (unless tracing, which records d for one demodulator and drops messages). */
+static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trace_mod,
+                  float *stat_out)
+{
+    v4sf acc0 = rx->acc[0], acc1 = rx->acc[1];
+    int64_t dc = rx->dc_q16;
+    int32_t x1 = rx->dc_x1;
+    int64_t n = rx->n;
+    int phase = rx->phase, phase_old = rx->phase_old;
+    const int dc_shift = rx->dc_shift, window = rx->window, phase_len = rx->phase_len;
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        int32_t x = pcm[i], y;
+        float fy, fy_old;
+        /* DC blocker in Q16 (no dead band); int64: adversarial input cannot overflow it */
+        dc = ((int64_t)(x - x1) * 65536) + dc - (dc >> dc_shift);
+        x1 = x;
+        y = (int32_t)((dc + 32768) >> 16);
+        y = y > 32767 ? 32767 : (y < -32767 ? -32767 : y);
+        fy = (float)y;
+        fy_old = (float)rx->ring[(n - window) & (RING_LEN - 1)];
+        rx->ring[n & (RING_LEN - 1)] = y;
+        rx->n = n;
+        if (++rx->onset_count == rx->onset_block)
+            onset_block(rx);
+        if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS) {
+            rx->resync_count = 0;
+            rx->phase = phase;
+            resync_sums(rx);
+            acc0 = rx->acc[0];
+            acc1 = rx->acc[1];
+        } else {
+            acc0 += fy * rx->table[phase][0] - fy_old * rx->table[phase_old][0];
+            acc1 += fy * rx->table[phase][1] - fy_old * rx->table[phase_old][1];
+        }
+        demod_sample(rx, &rx->demod[0], acc0);
+        demod_sample(rx, &rx->demod[1], acc1);
+        n++;
+        if (++phase == phase_len)
+            phase = 0;
+        if (++phase_old == phase_len)
+            phase_old = 0;
+        if (stat_out != NULL) {
+            const demod_t *dm = &rx->demod[trace_mod];
+            stat_out[i] = ratio(dm->em, dm->es);
+            rx->demod[0].ready = rx->demod[1].ready = 0;
+        } else if (rx->demod[0].ready | rx->demod[1].ready) {
+            i++;
+            break;
+        }
+    }
+    rx->acc[0] = acc0;
+    rx->acc[1] = acc1;
+    rx->dc_q16 = dc;
+    rx->dc_x1 = x1;
+    rx->n = n;
+    rx->phase = phase;
+    rx->phase_old = phase_old;
+    return i;
 }
 
 size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int *ready)
 {
-    size_t i;
-    *ready = 0;
-    for (i = 0; i < n; i++) {
-        receiver_sample(rx, pcm[i]);
-        if (rx->demod[0].ready || rx->demod[1].ready) {
-            *ready = 1;
-            return i + 1;
-        }
-    }
-    return n;
+    size_t done = run(rx, pcm, n, 0, NULL);
+    *ready = rx->demod[0].ready | rx->demod[1].ready;
+    return done;
 }
 
 int fsk_receiver_take(fsk_receiver_t *rx, fsk_message_t *out)
@@ -546,11 +663,5 @@ int fsk_receiver_take(fsk_receiver_t *rx, fsk_message_t *out)
 void fsk_receiver_trace(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int modulation,
                         float *stat_out)
 {
-    size_t i;
-    int m = modulation == FSK_MOD_V23 ? FSK_MOD_V23 : FSK_MOD_BELL202;
-    for (i = 0; i < n; i++) {
-        receiver_sample(rx, pcm[i]);
-        stat_out[i] = rx->demod[m].d_prev;
-        rx->demod[0].ready = rx->demod[1].ready = 0;
-    }
+    run(rx, pcm, n, modulation == FSK_MOD_V23 ? FSK_MOD_V23 : FSK_MOD_BELL202, stat_out);
 }
