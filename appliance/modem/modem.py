@@ -367,9 +367,8 @@ class GsmModem:
             return
         try:
             await self.at("AT+CNMA")
-        except CmsError as err:
-            if err.code != 340:
-                raise
+        except AtCommandError as err:  # 340 "no +CNMA expected" and plain ERROR: nothing to do
+            log.debug("AT+CNMA refused (%s)", err)
 
     async def reset(self) -> None:
         """``AT+CFUN=1,1``: a full modem reboot (the last resort before reopening the port)."""

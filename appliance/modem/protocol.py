@@ -224,12 +224,15 @@ class AtProtocol:
         pending = self._pending
         upper = line.upper()
         follows, self._pdu_follows = self._pdu_follows, None
-        if follows is not None and _looks_like_pdu(line):
-            if follows == "response" and pending is not None:
-                pending.response.lines.append(line)
-            elif follows != "response":
-                self._emit(Urc(follows, line))
-            return
+        if follows is not None:
+            if _looks_like_pdu(line):
+                if follows == "response" and pending is not None:
+                    pending.response.lines.append(line)
+                elif follows != "response":
+                    self._emit(Urc(follows, line))
+                return
+            if follows != "response":
+                self._emit(Urc(follows))  # a +CMT/+CDS whose PDU never came: reported without it
         if pending is not None:
             if upper == pending.echo or (pending.data_echo and upper.lstrip("> ") == pending.data_echo):
                 return
@@ -302,6 +305,7 @@ class AtProtocol:
             total = timeout_for(command) if timeout is None else timeout
             self._pending = pending
             self.framer.expect_prompt = data is not None
+            log.debug("-> %s", command)
             try:
                 self._write(command.encode("ascii", "replace") + b"\r")
                 if data is not None:

@@ -50,6 +50,7 @@ OUTBOX_POLL_S = 5.0  # messages queued by another process (the CLI) are found wi
 HEALTH_POLL_S = 30.0  # signal, registration, operator, storage
 INBOX_POLL_S = 60.0  # AT+CMGL=4: +CMTI is lost on many modems (and never sent when the store is full)
 HOUSEKEEPING_S = 60.0  # expiry, multipart timeout, pruning
+QUEUE_HEALTH_S = 5.0  # queue figures in the health refreshed at most this often while sending
 MAX_PENDING_EVENTS = 256  # URCs waiting to be handled; on overflow the inbox is polled instead
 MAX_UNMATCHED_REPORTS = 64  # reports that arrived before their +CMGS was recorded
 UNMATCHED_REPORT_TTL_S = 60.0
@@ -270,6 +271,7 @@ class ModemService(Service):
         now = time.monotonic
         next_health = next_inbox = next_house = next_send = 0.0
         next_claim = 0.0
+        next_queue_health = 0.0  # 0: queue figures up to date
         batch: deque[DueMessage] = deque()
         send_failures = 0
         while not self._stopping:
@@ -306,7 +308,13 @@ class ModemService(Service):
                 if send_failures >= CONSECUTIVE_SEND_FAILURES_TO_RECOVER:
                     raise ModemUnhealthy(f"{send_failures} sends failed in a row")
                 next_send = now() + self.cfg.send_interval + modem.info.profile.send_settle_s
+                if now() >= next_queue_health:
+                    await self._refresh_queue()
+                    next_queue_health = now() + QUEUE_HEALTH_S
                 continue
+            if not batch and next_queue_health and now() >= next_queue_health:
+                await self._refresh_queue()
+                next_queue_health = 0.0
             if self._events:
                 continue
             wake_at = min(next_health, next_inbox, next_house, next_send if batch else next_claim)
@@ -474,6 +482,12 @@ class ModemService(Service):
         await store.run(self.receiver.flush_stale)
         await store.run(self.receiver.prune)
         await self._retry_unmatched()
+
+    async def _refresh_queue(self) -> None:
+        counts = await self.ctx.store.run(self.sender.counts)
+        if counts != self._health_info.get("queue"):
+            self._health_info.update(queue=counts, in_doubt=counts.get("unknown", 0))
+            self.set_health(self.health.state, self.health.detail, **self._health_info)
 
     async def _update_health(self, modem: GsmModem) -> None:
         signal = await modem.signal()

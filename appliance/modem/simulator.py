@@ -375,12 +375,13 @@ class SimulatedModem:
     def _line_out(self, text: str) -> None:
         self._emit(b"\r\n" + text.encode("utf-8", "replace") + b"\r\n")
 
-    def _urc(self, text: str) -> None:
-        """An unsolicited line: now, or between the lines of a delayed answer."""
+    def _urc(self, text: str, pdu: str | None = None) -> None:
+        """An unsolicited line (and its PDU line): now, or between the lines of a delayed answer."""
+        chunk = b"\r\n" + text.encode() + b"\r\n" + (pdu.encode() + b"\r\n" if pdu else b"")
         if self._responding and self.profile.urc_mid_response:
-            self._deferred.append(b"\r\n" + text.encode() + b"\r\n")
+            self._deferred.append(chunk)
         else:
-            self._line_out(text)
+            self._emit(chunk)
 
     # -- input parsing ---------------------------------------------------------
 
@@ -701,8 +702,7 @@ class SimulatedModem:
             if ds == 0:
                 return
             if ds == 1 or self.profile.report_mode == "direct":
-                self._urc(f"+CDS: {len(pdu) // 2 - 1 - int(pdu[:2], 16)}")
-                self._emit(pdu.encode() + b"\r\n")
+                self._urc(f"+CDS: {len(pdu) // 2 - 1 - int(pdu[:2], 16)}", pdu)
                 self._state.awaiting_cnma = self._state.csms == 1
                 return
             mem = self._state.mem[2]
@@ -719,11 +719,7 @@ class SimulatedModem:
         s = self._state
         mt = s.cnmi[1] if len(s.cnmi) > 1 else 0
         if mt == 2 and s.pin_ok:
-            self._urc(f"+CMT: ,{len(pdu) // 2 - 1 - int(pdu[:2], 16)}")
-            if self._responding and self.profile.urc_mid_response:
-                self._deferred.append(pdu.encode() + b"\r\n")
-            else:
-                self._emit(pdu.encode() + b"\r\n")
+            self._urc(f"+CMT: ,{len(pdu) // 2 - 1 - int(pdu[:2], 16)}", pdu)
             s.awaiting_cnma = s.csms == 1
             return
         mem = s.mem[2]

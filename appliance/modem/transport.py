@@ -79,11 +79,12 @@ class SerialTransport:
     def _read_loop(self) -> None:
         while not self._closing.is_set():
             try:
-                data = self.port.read(READ_CHUNK)
-                if not data:
-                    waiting = self.port.in_waiting if hasattr(self.port, "in_waiting") else 0
+                # one byte with the poll timeout (wakes as soon as anything arrives), then the rest
+                data = self.port.read(1)
+                if data:
+                    waiting = self.port.in_waiting
                     if waiting:
-                        data = self.port.read(waiting)
+                        data += self.port.read(min(waiting, READ_CHUNK))
             except (serial.SerialException, OSError, TypeError, AttributeError) as err:
                 # TypeError/AttributeError: pyserial's posix port after a concurrent close
                 if not self._closing.is_set():

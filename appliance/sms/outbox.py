@@ -66,16 +66,12 @@ class SmsOutbox:
                 (number, text, parts, notification_id, contact_id, not_before, expires_at, now, now),
             )
             message_id = int(cur.lastrowid or 0)
-            self.events.append(
-                "sms_status", status_event(message_id, "queued", notification_id, parts=parts)
-            )
+            self.events.append("sms_status", status_event(message_id, "queued", notification_id, parts=parts))
             self.store.signal_after_commit(WAKEUP_SMS_OUTBOX)
         return Enqueued(message_id, created=True)
 
 
-def status_event(
-    message_id: int, status: str, notification_id: str | None, **extra: Any
-) -> dict[str, Any]:
+def status_event(message_id: int, status: str, notification_id: str | None, **extra: Any) -> dict[str, Any]:
     """The ``data`` of an ``sms_status`` uplink event."""
     data: dict[str, Any] = {"message_id": message_id, "status": status}
     if notification_id is not None:
