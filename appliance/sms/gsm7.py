@@ -42,9 +42,7 @@ EXTENSION_TABLE: dict[int, str] = {
     0x65: "€",
 }
 
-_CHAR_TO_SEPTETS: dict[str, bytes] = {
-    ch: bytes([code]) for code, ch in enumerate(DEFAULT_ALPHABET) if code != ESCAPE
-}
+_CHAR_TO_SEPTETS: dict[str, bytes] = {ch: bytes([code]) for code, ch in enumerate(DEFAULT_ALPHABET) if code != ESCAPE}
 _CHAR_TO_SEPTETS.update({ch: bytes([ESCAPE, code]) for code, ch in EXTENSION_TABLE.items()})
 
 MAX_SEPTETS = 160  # TS 23.040 9.2.3.16: 140 octets of user data
@@ -56,10 +54,12 @@ def char_septets(ch: str) -> int | None:
     return None if code is None else len(code)
 
 
+_GSM7_CHARS = frozenset(_CHAR_TO_SEPTETS)
+
+
 def is_gsm7(text: str) -> bool:
     """True when every character of ``text`` is in the default alphabet or its extension."""
-    table = _CHAR_TO_SEPTETS
-    return all(ch in table for ch in text)
+    return _GSM7_CHARS.issuperset(text)
 
 
 def septet_length(text: str) -> int:
@@ -83,8 +83,12 @@ def decode(septets: Iterable[int]) -> str:
     default-table character; ESC ESC (a reserved further extension) and a lone trailing
     ESC show a space.
     """
-    out: list[str] = []
     alphabet = DEFAULT_ALPHABET
+    if not isinstance(septets, bytes | bytearray):
+        septets = bytes(s & 0x7F for s in septets)
+    if ESCAPE not in septets:
+        return "".join([alphabet[code & 0x7F] for code in septets])
+    out: list[str] = []
     escaped = False
     for septet in septets:
         code = septet & 0x7F
@@ -123,8 +127,6 @@ def unpack_septets(data: bytes, count: int, fill_bits: int = 0) -> bytes:
     """
     needed = (fill_bits + 7 * count + 7) // 8
     if len(data) < needed:
-        raise DecodeError(
-            f"GSM 7-bit user data truncated: {count} septets need {needed} octets, got {len(data)}"
-        )
+        raise DecodeError(f"GSM 7-bit user data truncated: {count} septets need {needed} octets, got {len(data)}")
     value = int.from_bytes(data[:needed], "little") >> fill_bits
-    return bytes((value >> (7 * i)) & 0x7F for i in range(count))
+    return bytes([(value >> shift) & 0x7F for shift in range(0, 7 * count, 7)])

@@ -44,6 +44,7 @@ MAX_PARTS = 255  # the concatenation IE counts parts in one octet
 MAX_ADDRESS_DIGITS = 20  # TS 23.040 9.1.2.5: 2..12 octets with length and type
 MAX_SMSC_OCTETS = 11  # TS 24.011 8.2.5.1 RP address, length octet excluded
 MAX_TPDU_OCTETS = 200  # the longest valid TPDU is 172 octets (STATUS-REPORT with every field)
+_MAX_PDU_OCTETS = MAX_TPDU_OCTETS + 1 + MAX_SMSC_OCTETS
 MAX_ALPHANUMERIC_CHARS = 11  # 10 octets of address value hold 11 septets
 
 IEI_CONCAT_8BIT = 0x00
@@ -248,9 +249,11 @@ def _ucs2_units(ch: str) -> int:
 
 
 def _check_text(text: str) -> None:
-    for ch in text:
-        if 0xD800 <= ord(ch) <= 0xDFFF:
-            raise ValueError(f"text holds a lone surrogate U+{ord(ch):04X}, not a character")
+    try:
+        text.encode("utf-16-be")
+    except UnicodeEncodeError as err:
+        code = ord(text[err.start])
+        raise ValueError(f"text holds a lone surrogate U+{code:04X}, not a character") from None
 
 
 def split_text(text: str, *, concat_16bit: bool = False) -> tuple[str, list[str]]:
@@ -262,10 +265,12 @@ def split_text(text: str, *, concat_16bit: bool = False) -> tuple[str, list[str]
     """
     _check_text(text)
     if gsm7.is_gsm7(text):
-        encoding, single, cost = "gsm7", MAX_SEPTETS, _gsm7_septets
+        encoding, cost = "gsm7", _gsm7_septets
+        fits = len(gsm7.encode(text)) <= MAX_SEPTETS
     else:
-        encoding, single, cost = "ucs2", MAX_UCS2_UNITS, _ucs2_units
-    if sum(map(cost, text)) <= single:
+        encoding, cost = "ucs2", _ucs2_units
+        fits = len(text.encode("utf-16-be")) <= 2 * MAX_UCS2_UNITS
+    if fits:
         return encoding, [text]
     return encoding, _split_by_cost(text, cost, part_capacity(encoding, concat_16bit=concat_16bit))
 
@@ -493,7 +498,7 @@ def encode_deliver(
     _check_text(text)
     if force_ucs2:
         encoding = "ucs2"
-        if sum(_ucs2_units(ch) for ch in text) <= MAX_UCS2_UNITS:
+        if len(text.encode("utf-16-be")) <= 2 * MAX_UCS2_UNITS:
             parts = [text]
         else:
             capacity = part_capacity("ucs2", concat_16bit=concat_16bit)
@@ -564,9 +569,7 @@ class _Reader:
     def take(self, n: int, what: str) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
             have = len(self.data) - self.pos
-            raise DecodeError(
-                f"PDU truncated: {what} needs {n} octets at octet {self.pos}, {have} left"
-            )
+            raise DecodeError(f"PDU truncated: {what} needs {n} octets at octet {self.pos}, {have} left")
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
@@ -579,8 +582,10 @@ def _to_bytes(data: str | bytes) -> bytes:
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
     elif isinstance(data, str):
+        if len(data) > 4 * _MAX_PDU_OCTETS:  # before any work on it: bound the cost of junk
+            raise DecodeError(f"PDU too long: {len(data)} characters")
         text = "".join(data.split())
-        if len(text) > 2 * (MAX_TPDU_OCTETS + 1 + MAX_SMSC_OCTETS):
+        if len(text) > 2 * _MAX_PDU_OCTETS:
             raise DecodeError(f"PDU too long: {len(text)} hex digits")
         if len(text) % 2:
             raise DecodeError(f"PDU hex has an odd number of digits ({len(text)})")
@@ -590,7 +595,7 @@ def _to_bytes(data: str | bytes) -> bytes:
             raise DecodeError("PDU is not hexadecimal") from None
     else:
         raise DecodeError(f"PDU must be hex text or bytes, got {type(data).__name__}")
-    if len(raw) > MAX_TPDU_OCTETS + 1 + MAX_SMSC_OCTETS:
+    if len(raw) > _MAX_PDU_OCTETS:
         raise DecodeError(f"PDU too long: {len(raw)} octets")
     if not raw:
         raise DecodeError("PDU is empty")
@@ -608,9 +613,7 @@ def _decode_digits(value: bytes, count: int, what: str) -> str:
         if nibble == 0xF:
             filler_at = i if filler_at is None else filler_at
         elif filler_at is not None:
-            raise DecodeError(
-                f"{what}: filler semi-octet at digit {filler_at + 1} inside the number"
-            )
+            raise DecodeError(f"{what}: filler semi-octet at digit {filler_at + 1} inside the number")
         else:
             out.append(_BCD_DIGITS[nibble])
     return "".join(out)
@@ -728,9 +731,7 @@ def _parse_udh(udh: bytes) -> tuple[InformationElements, Concat | None, tuple[in
             raise DecodeError(f"bad UDH: information element at octet {pos} lacks its length")
         iei, iedl = udh[pos], udh[pos + 1]
         if pos + 2 + iedl > len(udh):
-            raise DecodeError(
-                f"bad UDH: element 0x{iei:02X} claims {iedl} octets, {len(udh) - pos - 2} left"
-            )
+            raise DecodeError(f"bad UDH: element 0x{iei:02X} claims {iedl} octets, {len(udh) - pos - 2} left")
         body = udh[pos + 2 : pos + 2 + iedl]
         pos += 2 + iedl
         ies.append((iei, body))
@@ -769,9 +770,7 @@ def _decode_user_data(reader: _Reader, dcs: int, udhi: bool) -> _UserData:
         ud = reader.take((7 * udl + 7) // 8, "user data")
     else:
         if udl > MAX_USER_DATA_OCTETS:
-            raise DecodeError(
-                f"bad user data length: {udl} octets (at most {MAX_USER_DATA_OCTETS})"
-            )
+            raise DecodeError(f"bad user data length: {udl} octets (at most {MAX_USER_DATA_OCTETS})")
         ud = reader.take(udl, "user data")
     udh = b""
     header_octets = 0

@@ -126,12 +126,13 @@ def test_smspdudecoder_padding_quirk_is_real() -> None:
 
 
 # gsmmodem's encoder cannot do characters beyond U+FFFF (ValueError on emoji), fails with a
-# TypeError on U+00FF 'ÿ', and sends the control character U+001B as a bare escape septet
-# (which TS 23.038 says to show as a space); all shown in test_gsmmodem_encoder_gaps.
+# TypeError on U+00FF 'ÿ', sends the control character U+001B as a bare escape septet (which
+# TS 23.038 says to show as a space) and '`' as 0x5F, which is '§'; all in
+# test_gsmmodem_encoder_gaps.
 bmp_texts = st.one_of(
     st.text(alphabet=GSM_CHARS, max_size=600),
     st.text(
-        alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"], exclude_characters="ÿ\x1b"),
+        alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"], exclude_characters="ÿ\x1b`"),
         max_size=300,
     ),
 )
@@ -229,6 +230,10 @@ def test_gsmmodem_encoder_gaps() -> None:
     (bare_escape,) = gsmmodem_pdu.encodeSmsSubmitPdu(NUMBER, "a\x1b")
     theirs = decode_pdu(bytes(bare_escape.data), direction="mo")
     assert isinstance(theirs, SmsSubmit) and theirs.text == "a "
+    (backtick,) = gsmmodem_pdu.encodeSmsSubmitPdu(NUMBER, "`")
+    assert bytes(backtick.data).hex().upper().endswith("00015F")  # GSM-7, 1 septet 0x5F
+    theirs = decode_pdu(bytes(backtick.data), direction="mo")
+    assert isinstance(theirs, SmsSubmit) and theirs.text == "§"
     (ours,) = encode_submit(NUMBER, "a\x1b")
     mine = decode_pdu(ours.pdu, direction="mo")
     assert isinstance(mine, SmsSubmit) and (mine.encoding, mine.text) == ("ucs2", "a\x1b")
