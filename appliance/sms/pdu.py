@@ -43,7 +43,7 @@ MAX_UCS2_UNITS = 70
 MAX_PARTS = 255  # the concatenation IE counts parts in one octet
 MAX_ADDRESS_DIGITS = 20  # TS 23.040 9.1.2.5: 2..12 octets with length and type
 MAX_SMSC_OCTETS = 11  # TS 24.011 8.2.5.1 RP address, length octet excluded
-MAX_TPDU_OCTETS = 200  # the longest valid TPDU is 172 octets (STATUS-REPORT with every field)
+MAX_TPDU_OCTETS = 200  # the longest valid TPDU: 173 octets (STATUS-REPORT, every field)
 _MAX_PDU_OCTETS = MAX_TPDU_OCTETS + 1 + MAX_SMSC_OCTETS
 MAX_ALPHANUMERIC_CHARS = 11  # 10 octets of address value hold 11 septets
 
