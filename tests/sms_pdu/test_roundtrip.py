@@ -169,3 +169,17 @@ def test_septet_packing_round_trip(septets: bytes, fill: int) -> None:
     packed = gsm7.pack_septets(septets, fill)
     assert len(packed) == (fill + 7 * len(septets) + 7) // 8
     assert gsm7.unpack_septets(packed, len(septets), fill) == septets
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=GSM_CHARS, min_size=1000, max_size=6000),
+        st.text(min_size=500, max_size=3000),
+    )
+)
+def test_long_texts_round_trip(text: str) -> None:
+    sent = encode_submit("+358401234567", text, concat_16bit=True)
+    decoded = [decode_pdu(p.pdu, direction="mo") for p in sent]
+    assert all(isinstance(m, SmsSubmit) for m in decoded)
+    _check_parts_consistent(decoded, text)  # type: ignore[arg-type]
