@@ -126,10 +126,10 @@ class GsmModem:
 
     # -- bring-up ----------------------------------------------------------
 
-    async def probe(self, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    async def probe(self, timeout: float | None = None) -> bool:
         """True when the modem answers ``AT``."""
         try:
-            await self.at("AT", timeout=timeout)
+            await self.at("AT", timeout=PROBE_TIMEOUT_S if timeout is None else timeout)
         except DeviceGone:
             raise
         except DeviceError:
@@ -306,9 +306,10 @@ class GsmModem:
             raise DeviceError("AT+CMGS: OK without a +CMGS reference")
         return values[0] & 0xFF
 
-    async def list_messages(self, stat: int = 4) -> list[StoredPdu]:
-        """Every stored message (``AT+CMGL=4``): index, status and PDU."""
-        resp = await self.at(f"AT+CMGL={stat}")
+    async def list_messages(self, stat: int = 4, storage: str | None = None) -> list[StoredPdu]:
+        """Every stored message (``AT+CMGL=4``) in ``storage`` (default: the current one)."""
+        async with self._in_storage(storage):
+            resp = await self.at(f"AT+CMGL={stat}")
         found: list[StoredPdu] = []
         header: list[int] | None = None
         for line in resp.lines:
@@ -321,7 +322,7 @@ class GsmModem:
                         header[0],
                         header[1] if len(header) > 1 else 0,
                         line.strip(),
-                        self.info.storage,
+                        storage or self.info.storage,
                     )
                 )
             header = None

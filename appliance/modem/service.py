@@ -454,11 +454,15 @@ class ModemService(Service):
         return False  # an SMS-SUBMIT stored on the SIM: not ours, left alone
 
     async def _poll_inbox(self, modem: GsmModem) -> None:
-        try:
-            for stored in await modem.list_messages(4):
-                await self._handle_stored(modem, stored)
-        except CmsError as err:
-            log.warning("listing stored messages failed: %s", err)
+        # The SIM too when another storage is used: messages that arrived before the modem was
+        # switched over (or that a firmware puts there anyway) would otherwise stay forever.
+        storages = [None] if modem.info.storage == "SM" else [None, "SM"]
+        for storage in storages:
+            try:
+                for stored in await modem.list_messages(4, storage):
+                    await self._handle_stored(modem, stored)
+            except AtCommandError as err:
+                log.info("listing stored messages in %s failed: %s", storage or modem.info.storage, err)
         used, total = await modem.storage_usage()
         self._store_full = bool(total) and used >= total
         if self._store_full:
