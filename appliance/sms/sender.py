@@ -36,7 +36,7 @@ RETRY_FACTOR = 4.0
 RETRY_MAX_S = 3600.0
 REPORT_CANDIDATES = 20  # parts with the same reference considered for one report
 REPORT_MAX_AGE = timedelta(days=7)  # a report for a send older than this matches nothing
-NUMBER_MATCH_DIGITS = 8  # report recipients come as +358..., 358... or 040...: compare the tail
+NUMBER_MATCH_DIGITS = 6  # report recipients come as +358..., 358... or 040...: the shortest kept
 
 STATUS_EVENT_STREAM = "sms_status"
 
@@ -297,9 +297,11 @@ class OutboxSender:
 
 def same_number(stored: str, reported: str) -> bool:
     """Whether two renderings of a number are the same line (``+358401234567`` vs ``0401234567``)."""
-    a = "".join(ch for ch in stored if ch.isdigit())
-    b = "".join(ch for ch in reported if ch.isdigit())
+    # Without "+", "00" (international prefix) and "0" (trunk prefix) the national significant
+    # number is a suffix of the international one: 0401234567 -> 401234567 ends 358401234567.
+    a = "".join(ch for ch in stored if ch.isdigit()).lstrip("0")
+    b = "".join(ch for ch in reported if ch.isdigit()).lstrip("0")
     if not a or not b:
         return stored == reported
-    n = min(NUMBER_MATCH_DIGITS, len(a), len(b))
-    return a[-n:] == b[-n:]
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= NUMBER_MATCH_DIGITS and long_.endswith(short)
