@@ -141,11 +141,13 @@ def main() -> int:
             sampler.join()
             if sampler.samples:
                 print(
-                    f"daemon RSS: start {sampler.samples[0] / 1024:.1f} MiB, peak {max(sampler.samples) / 1024:.1f} MiB, "
-                    f"end {sampler.samples[-1] / 1024:.1f} MiB"
+                    f"daemon RSS: start {sampler.samples[0] / 1024:.1f} MiB, "
+                    f"peak {max(sampler.samples) / 1024:.1f} MiB, end {sampler.samples[-1] / 1024:.1f} MiB"
                 )
             c = central.counters
-            print(f"central: stored {c.stored}, duplicates {c.duplicates}, acks sent {c.acks_sent}, batches {c.batches}")
+            print(
+                f"central: stored {c.stored}, duplicates {c.duplicates}, acks sent {c.acks_sent}, batches {c.batches}"
+            )
             daemon.terminate()
         finally:
             central.stop()

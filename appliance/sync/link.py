@@ -19,6 +19,7 @@ every callback over to the asyncio loop (``call_soon_threadsafe``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import ssl
@@ -100,6 +101,7 @@ class LinkListener:
     def link_down(self, reason: str) -> None: ...
     def published(self, mid: int, ok: bool) -> None: ...
     def received(self, message: Incoming) -> None: ...
+    def protocol_refused(self) -> None: ...
 
 
 class MqttLink:
@@ -134,7 +136,9 @@ class MqttLink:
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             manual_ack=True,
         )
-        client.enable_logger(logging.getLogger("appliance.sync.paho"))
+        paho_log = logging.getLogger("appliance.sync.paho")
+        paho_log.setLevel(logging.WARNING)  # paho logs every packet at debug level: too costly
+        client.enable_logger(paho_log)
         client.max_inflight_messages_set(max(20, s.inflight * 2))
         client.max_queued_messages_set(0)  # the relay's window bounds what is handed to paho
         first = self._backoff.next_delay()
@@ -181,10 +185,8 @@ class MqttLink:
             info = client.publish(
                 self.topics.status, self._status_payload(False), qos=1, retain=True
             )
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):  # offline already: the will says so
                 info.wait_for_publish(STATUS_PUBLISH_TIMEOUT_S)
-            except (RuntimeError, ValueError):
-                pass  # not connected any more: the will says the same
         client.disconnect()
         client.loop_stop()
         self._client = None
@@ -239,6 +241,7 @@ class MqttLink:
                 and reason.value in UNSUPPORTED_PROTOCOL_CODES
             ):
                 self.fallback_requested = True
+                self._call_soon(self._listener.protocol_refused)
             return
         with self._lock:
             self.generation += 1

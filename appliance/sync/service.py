@@ -68,6 +68,7 @@ class SyncService(Service, LinkListener):
         self.link: MqttLink | None = None
         self.relay: UplinkRelay | None = None
         self._queue: asyncio.Queue[Incoming] = asyncio.Queue(DOWNLINK_QUEUE_MAX)
+        self._health_kick = asyncio.Event()
         self._applier: DownlinkApplier | None = None
         self._last_ack_at: str | None = None
         self._store_problem = ""
@@ -79,6 +80,7 @@ class SyncService(Service, LinkListener):
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue(DOWNLINK_QUEUE_MAX)
+        self._health_kick = asyncio.Event()
         self.link = MqttLink(self.link_settings, self, loop.call_soon_threadsafe)
         self.relay = UplinkRelay(
             self.store, self.link, self.config.site.id, self.link_settings.inflight, self.resend_first_s
@@ -129,6 +131,9 @@ class SyncService(Service, LinkListener):
             self.relay.on_published(mid)
         if ok:
             self._metrics.published.inc()
+
+    def protocol_refused(self) -> None:
+        self._health_kick.set()  # the health loop rebuilds the link as MQTT 3.1.1
 
     def received(self, message: Incoming) -> None:
         try:
@@ -254,7 +259,11 @@ class SyncService(Service, LinkListener):
             if link is not None and link.fallback_requested:
                 log.warning("mqtt: broker refused MQTT 5; falling back to MQTT 3.1.1")
                 await asyncio.get_running_loop().run_in_executor(None, link.restart_as_311)
-            await asyncio.sleep(max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._health_kick.wait(), max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started))
+                )
+            self._health_kick.clear()
 
 
 class _Metrics:

@@ -17,6 +17,7 @@ Every retry carries the same ``id`` and ``seq``; the central de-duplicates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 READ_BATCH = 500  # events read from the outbox per store call
 RESEND_FIRST_S = 10.0  # no ack progress for this long: send the unacknowledged again
 RESEND_MAX_S = 600.0
-IDLE_CHECK_S = 5.0  # wake at least this often to look at resend timers and stray outbox rows
+IDLE_CHECK_S = 1.0  # poll this often for outbox rows written by other processes (no wake-up crosses processes)
 
 
 class UplinkRelay:
@@ -61,6 +62,7 @@ class UplinkRelay:
         self.resend_first_s = resend_first_s
         self._resend_after = resend_first_s
         self.published_total = 0
+        self.peak_in_flight = 0
         self.resends = 0
 
     # -- news from the service (asyncio loop) ---------------------------------
@@ -80,7 +82,8 @@ class UplinkRelay:
     def on_published(self, mid: int) -> None:
         if mid in self._outstanding:
             self._outstanding.discard(mid)
-            self._window_free.set()
+            if len(self._outstanding) <= self.inflight // 2:
+                self._window_free.set()
 
     def on_ack_progress(self) -> None:
         """The central acknowledged more: reset the resend timer."""
@@ -101,12 +104,11 @@ class UplinkRelay:
                 continue
             await self._check_resend()
             free = self.inflight - len(self._outstanding)
-            if free <= 0:
+            # Refill only when half the window is free: fewer, larger outbox reads.
+            if free <= 0 or (free < self.inflight // 2 and self._outstanding):
                 self._window_free.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._window_free.wait(), IDLE_CHECK_S)
-                except TimeoutError:
-                    pass
                 continue
             events = await self.store.run(self.outbox.unacked, self._cursor, min(READ_BATCH, free))
             if not events:
@@ -125,6 +127,7 @@ class UplinkRelay:
             if mid is None:
                 return
             self._outstanding.add(mid)
+            self.peak_in_flight = max(self.peak_in_flight, len(self._outstanding))
             self._cursor = event.n
             self.published_total += 1
 
@@ -147,8 +150,6 @@ class UplinkRelay:
         self._resend_after = min(self._resend_after * 2, RESEND_MAX_S)
 
     async def _wait_kick(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._kick.wait(), timeout)
-        except TimeoutError:
-            pass
         self._kick.clear()

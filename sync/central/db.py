@@ -239,22 +239,22 @@ def open_db(url: str) -> CentralDB:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            lite = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+            lite.execute("PRAGMA journal_mode = WAL")
+            lite.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as err:
             raise StoreError(f"central database {url}: {err}") from err
-        db = CentralDB(url, conn, "?", "MAX")
+        db = CentralDB(url, lite, "?", "MAX")
     elif url.startswith(("postgresql://", "postgres://")):
         try:
             import psycopg
         except ImportError as err:  # pragma: no cover - depends on the install
             raise UsageError("PostgreSQL needs psycopg: pip install 'lab-appliance[postgres]'") from err
         try:
-            conn = psycopg.connect(url, autocommit=False)
+            pg = psycopg.connect(url, autocommit=False)
         except psycopg.Error as err:
             raise StoreError(f"central database {url}: {err}") from err
-        db = CentralDB(url, conn, "%s", "GREATEST")
+        db = CentralDB(url, pg, "%s", "GREATEST")
     else:
         raise UsageError(f"database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
     db.create_schema()

@@ -171,7 +171,9 @@ class CentralServer:
         while len(batch) < BATCH_MAX:
             remaining = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get(timeout=max(0.0, remaining)) if remaining > 0 else self._queue.get_nowait())
+                batch.append(
+                    self._queue.get(timeout=max(0.0, remaining)) if remaining > 0 else self._queue.get_nowait()
+                )
             except queue.Empty:
                 break
         return batch
@@ -197,15 +199,13 @@ class CentralServer:
             self.counters.received += 1
             rest = msg.topic[len(prefix) :].split("/") if msg.topic.startswith(prefix) else []
             if len(rest) == 2 and rest[1] == "status":
-                self._site_status(rest[0], msg.payload)
+                self._site_status(rest[0], bytes(msg.payload))
                 continue
             if len(rest) != 3 or rest[1] != "up":
                 self.counters.invalid += 1
                 continue
             try:
-                env = decode(
-                    msg.payload, direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False
-                )
+                env = decode(bytes(msg.payload), direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False)
             except (EnvelopeError, ValidationError) as err:
                 self.counters.invalid += 1
                 log.warning("central: refused %s: %s", msg.topic, err)
@@ -287,8 +287,7 @@ def push(
         if not connected.wait(timeout) or refused:
             raise ConnectionError(f"broker {settings.host}:{settings.port}: {refused or 'no answer'}")
         infos = [
-            client.publish(f"{settings.topic_prefix}/{site}/down/{stream}", encode(env), qos=1)
-            for env in envelopes
+            client.publish(f"{settings.topic_prefix}/{site}/down/{stream}", encode(env), qos=1) for env in envelopes
         ]
         deadline = time.monotonic() + timeout
         for info in infos:

@@ -136,7 +136,7 @@ class InProcessAppliance:
             self.loop.run_until_complete(self._task)
         except asyncio.CancelledError:
             pass
-        except BaseException as err:
+        except Exception as err:  # noqa: BLE001 - kept for the test to report
             self.error = err
 
     def start(self) -> InProcessAppliance:

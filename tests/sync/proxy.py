@@ -27,6 +27,9 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tcp-proxy", daemon=True)
         self.connections = 0
+        self.refuse_mqtt5 = False  # answer an MQTT 5 CONNECT like a 3.1.1-only broker
+        self.refused_v5 = 0
+        self._clients: set[socket.socket] = set()
 
     def start(self) -> CuttableProxy:
         self._thread.start()
@@ -88,6 +91,7 @@ class CuttableProxy:
         with self._lock:
             self._pairs[client] = upstream
             self._pairs[upstream] = client
+        self._clients.add(client)
         sel.register(client, selectors.EVENT_READ)
         sel.register(upstream, selectors.EVENT_READ)
         self.connections += 1
@@ -105,6 +109,12 @@ class CuttableProxy:
         if not data or self._cut.is_set():
             self._drop(sel, sock)
             return
+        if self.refuse_mqtt5 and sock in self._clients and connect_level(data) == 5:
+            self.refused_v5 += 1
+            with contextlib.suppress(OSError):
+                sock.sendall(b"\x20\x02\x00\x01")  # 3.1.1 CONNACK: unacceptable protocol version
+            self._drop(sel, sock)
+            return
         try:
             peer.setblocking(True)
             peer.sendall(data)
@@ -113,6 +123,7 @@ class CuttableProxy:
             self._drop(sel, sock)
 
     def _drop(self, sel: selectors.BaseSelector, sock: socket.socket) -> None:
+        self._clients.discard(sock)
         with self._lock:
             peer = self._pairs.pop(sock, None)
             if peer is not None:
@@ -124,3 +135,18 @@ class CuttableProxy:
                 sel.unregister(s)
             with contextlib.suppress(OSError):
                 s.close()
+
+
+def connect_level(data: bytes) -> int | None:
+    """The protocol level of an MQTT CONNECT packet at the start of ``data``, else None."""
+    if len(data) < 2 or data[0] != 0x10:
+        return None
+    i = 1
+    while i < len(data) and data[i] & 0x80:  # remaining-length varint
+        i += 1
+    i += 1
+    if i + 2 > len(data):
+        return None
+    name_len = int.from_bytes(data[i : i + 2], "big")
+    level_at = i + 2 + name_len
+    return data[level_at] if level_at < len(data) else None

@@ -78,7 +78,9 @@ def test_downlink_contact_and_notification_become_a_queued_sms_reported_up(
         "the queued SMS reported to the central",
     )
     rows = app.query("SELECT number, text, status, notification_id FROM sms_messages")
-    assert rows == [("+358401234567", "Lab 3: tutkimustuloksesi ovat valmiina. Voit noutaa ne vastaanotosta.", "queued", "n-1")]
+    assert rows == [
+        ("+358401234567", "Lab 3: tutkimustuloksesi ovat valmiina. Voit noutaa ne vastaanotosta.", "queued", "n-1")
+    ]
     phones = app.query("SELECT number FROM contact_phones WHERE contact_id = 'c-1' ORDER BY position")
     assert phones == [("+358401234567",), ("+35891234567",)]
     # The same notification again (a new envelope, same notification_id): nothing new.

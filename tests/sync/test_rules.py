@@ -92,7 +92,9 @@ def test_quiet_hours_defer_to_the_morning(store: Store) -> None:
 def test_a_call_request_is_stored_pending_and_reported(store: Store) -> None:
     with store.transaction():
         apply_contact(store, contact("c", 1), "FI")
-    out = _accept(store, {"notification_id": "n", "contact_id": "c", "channel": "call", "template": "followup_reminder"})
+    out = _accept(
+        store, {"notification_id": "n", "contact_id": "c", "channel": "call", "template": "followup_reminder"}
+    )
     assert out.status == "pending"
     assert store.conn.execute("SELECT status, number FROM call_requests").fetchone() == ("pending", "+358401234567")
     assert _events(store, "call_request") == [{"notification_id": "n", "status": "pending", "contact_id": "c"}]
@@ -102,8 +104,18 @@ def test_missing_template_param_refuses_the_downlink_with_an_error_event(store: 
     applier = DownlinkApplier(store, Topics("lab/v1", "s1"), SETTINGS, 65536)
     with store.transaction():
         apply_contact(store, contact("c", 1), "FI")
-    env = make("notifications", "s1", 1, {"notification_id": "n", "contact_id": "c", "channel": "sms",
-                                         "template": "appointment_confirmed", "params": {"date": "1.12."}})
+    env = make(
+        "notifications",
+        "s1",
+        1,
+        {
+            "notification_id": "n",
+            "contact_id": "c",
+            "channel": "sms",
+            "template": "appointment_confirmed",
+            "params": {"date": "1.12."},
+        },
+    )
     result = applier.apply_batch([Incoming("lab/v1/s1/down/notifications", encode(env), 1, 1, 1)])
     assert result.outcomes == ["refused"]
     (error,) = _events(store, "error")
@@ -117,8 +129,7 @@ def test_missing_template_param_refuses_the_downlink_with_an_error_event(store: 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 @pytest.mark.parametrize("language", ["en", "fi", "sv", "zh", "zh-Hans", "de"])
 def test_every_template_renders_in_every_language(name: str, language: str) -> None:
-    params = {"date": "1.12.2026", "time": "9:30", "message": "Drink water", "sms_sent": 3, "calls": 4,
-              "complaints": 0}
+    params = {"date": "1.12.2026", "time": "9:30", "message": "Drink water", "sms_sent": 3, "calls": 4, "complaints": 0}
     text = render(name, language, params, lab="Lab 3")
     assert "Lab 3" in text and "{" not in text
 
