@@ -48,13 +48,27 @@ _CHAR_TO_SEPTETS.update({ch: bytes([ESCAPE, code]) for code, ch in EXTENSION_TAB
 MAX_SEPTETS = 160  # TS 23.040 9.2.3.16: 140 octets of user data
 
 
+_GSM7_CHARS = frozenset(_CHAR_TO_SEPTETS)
+_SEPTET_COST: dict[str, int] = {ch: len(code) for ch, code in _CHAR_TO_SEPTETS.items()}
+# str.translate tables (C speed): text -> septets spelled as chars U+0000..U+007F, and back.
+# Every ASCII char outside the alphabet maps to U+FFFF so that it cannot pass through as itself.
+_UNENCODABLE = "\uffff"
+_ENCODE_TABLE: dict[int, str] = {cp: _UNENCODABLE for cp in range(128)}
+_ENCODE_TABLE.update({ord(ch): code.decode("latin-1") for ch, code in _CHAR_TO_SEPTETS.items()})
+_DECODE_TABLE: dict[int, str] = dict(enumerate(DEFAULT_ALPHABET))
+
+
 def char_septets(ch: str) -> int | None:
     """How many septets ``ch`` costs (1, or 2 for an escape pair); None if not in the alphabet."""
-    code = _CHAR_TO_SEPTETS.get(ch)
-    return None if code is None else len(code)
+    return _SEPTET_COST.get(ch)
 
 
-_GSM7_CHARS = frozenset(_CHAR_TO_SEPTETS)
+def septet_costs(text: str) -> list[int]:
+    """Septets of each character of ``text``. Raises ValueError if one is not GSM-7."""
+    try:
+        return [_SEPTET_COST[ch] for ch in text]
+    except KeyError as err:
+        raise ValueError(f"character {err.args[0]!r} is not in the GSM 7-bit alphabet") from None
 
 
 def is_gsm7(text: str) -> bool:
@@ -69,41 +83,40 @@ def septet_length(text: str) -> int:
 
 def encode(text: str) -> bytes:
     """``text`` -> septets (one per byte). Raises ValueError naming the first unencodable char."""
-    table = _CHAR_TO_SEPTETS
+    spelled = text.translate(_ENCODE_TABLE)
     try:
-        return b"".join([table[ch] for ch in text])
-    except KeyError as err:
-        raise ValueError(f"character {err.args[0]!r} is not in the GSM 7-bit alphabet") from None
+        return spelled.encode("ascii")
+    except UnicodeEncodeError as err:
+        bad = next(ch for ch in text if ch not in _GSM7_CHARS)
+        raise ValueError(f"character {bad!r} is not in the GSM 7-bit alphabet") from err
 
 
-def decode(septets: Iterable[int]) -> str:
-    """Septets -> text.
+def decode(septets: bytes | bytearray | Iterable[int]) -> str:
+    """Septets (values 0..127; the high bit is ignored) -> text.
 
     TS 23.038 6.2.1.1: an escape followed by a code the extension table lacks shows the
     default-table character; ESC ESC (a reserved further extension) and a lone trailing
     ESC show a space.
     """
-    alphabet = DEFAULT_ALPHABET
-    if not isinstance(septets, bytes | bytearray):
-        septets = bytes(s & 0x7F for s in septets)
-    if ESCAPE not in septets:
-        return "".join([alphabet[code & 0x7F] for code in septets])
+    raw = bytes(septets) if not isinstance(septets, bytes) else septets
+    if max(raw, default=0) > 0x7F:
+        raw = bytes(b & 0x7F for b in raw)
+    if ESCAPE not in raw:
+        return raw.decode("ascii").translate(_DECODE_TABLE)
     out: list[str] = []
-    escaped = False
-    for septet in septets:
-        code = septet & 0x7F
-        if escaped:
-            escaped = False
-            if code == ESCAPE:
-                out.append(" ")
-            else:
-                out.append(EXTENSION_TABLE.get(code, alphabet[code]))
-        elif code == ESCAPE:
-            escaped = True
-        else:
-            out.append(alphabet[code])
-    if escaped:
-        out.append(" ")
+    pos, end = 0, len(raw)
+    while pos < end:
+        esc = raw.find(ESCAPE, pos)
+        if esc < 0:
+            out.append(raw[pos:].decode("ascii").translate(_DECODE_TABLE))
+            break
+        out.append(raw[pos:esc].decode("ascii").translate(_DECODE_TABLE))
+        if esc + 1 >= end:
+            out.append(" ")
+            break
+        code = raw[esc + 1]
+        out.append(" " if code == ESCAPE else EXTENSION_TABLE.get(code, DEFAULT_ALPHABET[code]))
+        pos = esc + 2
     return "".join(out)
 
 

@@ -22,9 +22,11 @@ field that was wrong; every length read from the input is checked before it is u
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from typing import Literal
 
 from appliance.errors import DecodeError
@@ -244,10 +246,6 @@ def part_capacity(encoding: str, *, concat_16bit: bool = False) -> int:
     raise ValueError(f"unknown encoding {encoding!r}")
 
 
-def _ucs2_units(ch: str) -> int:
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
 def _check_text(text: str) -> None:
     try:
         text.encode("utf-16-be")
@@ -265,34 +263,34 @@ def split_text(text: str, *, concat_16bit: bool = False) -> tuple[str, list[str]
     """
     _check_text(text)
     if gsm7.is_gsm7(text):
-        encoding, cost = "gsm7", _gsm7_septets
-        fits = len(gsm7.encode(text)) <= MAX_SEPTETS
+        encoding = "gsm7"
+        if len(gsm7.encode(text)) <= MAX_SEPTETS:
+            return encoding, [text]
+        costs = gsm7.septet_costs(text)
     else:
-        encoding, cost = "ucs2", _ucs2_units
-        fits = len(text.encode("utf-16-be")) <= 2 * MAX_UCS2_UNITS
-    if fits:
-        return encoding, [text]
-    return encoding, _split_by_cost(text, cost, part_capacity(encoding, concat_16bit=concat_16bit))
+        encoding = "ucs2"
+        if len(text.encode("utf-16-be")) <= 2 * MAX_UCS2_UNITS:
+            return encoding, [text]
+        costs = _ucs2_costs(text)
+    return encoding, _split_by_cost(text, costs, part_capacity(encoding, concat_16bit=concat_16bit))
 
 
-def _gsm7_septets(ch: str) -> int:
-    return gsm7.char_septets(ch) or 0
+def _ucs2_costs(text: str) -> list[int]:
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
-def _split_by_cost(text: str, cost: Callable[[str], int], capacity: int) -> list[str]:
+def _split_by_cost(text: str, costs: list[int], capacity: int) -> list[str]:
     """Greedy split: each part holds as many whole characters as fit in ``capacity``."""
+    cumulative = list(accumulate(costs))
     parts: list[str] = []
-    start = used = 0
-    for i, ch in enumerate(text):
-        c = cost(ch)
-        if used + c > capacity:
-            parts.append(text[start:i])
-            start, used = i, 0
-        used += c
-    parts.append(text[start:])
+    start, used = 0, 0
+    while start < len(text):
+        end = bisect_right(cumulative, used + capacity, lo=start)
+        parts.append(text[start:end])
+        start, used = end, cumulative[end - 1]
     if len(parts) > MAX_PARTS:
         raise ValueError(f"text needs {len(parts)} parts, at most {MAX_PARTS} can be concatenated")
-    return parts
+    return parts or [""]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +500,7 @@ def encode_deliver(
             parts = [text]
         else:
             capacity = part_capacity("ucs2", concat_16bit=concat_16bit)
-            parts = _split_by_cost(text, _ucs2_units, capacity)
+            parts = _split_by_cost(text, _ucs2_costs(text), capacity)
     else:
         encoding, parts = split_text(text, concat_16bit=concat_16bit)
     total = len(parts)
