@@ -1,6 +1,7 @@
 /* DTMF receiver: see dtmf.h for the method and docs/DSP.md for the figures. */
 #include "dtmf.h"
 
+#include <complex.h>
 #include <math.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #define FULL_FRACTION 0.9f     /* a sub-block this loud (vs the reference) is all tone */
 #define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
 #define MIN_GAIN 0.2f
+#define IN_SPEC_DEV 0.015f
 
 static const float FREQS[DTMF_BINS] = {697.0f, 770.0f, 852.0f, 941.0f, 1209.0f, 1336.0f, 1477.0f, 1633.0f};
 static const char KEYS[16] = {'1', '2', '3', 'A', '4', '5', '6', 'B', '7', '8', '9', 'C', '*', '0', '#', 'D'};
@@ -27,13 +29,34 @@ void dtmf_rx_default_params(dtmf_params *p)
     p->normal_twist_db = 9.0f;
     p->reverse_twist_db = 5.0f;
     p->relative_peak_db = 8.0f;
-    p->min_tone_ratio = 0.80f;
+    p->min_tone_ratio = 0.85f;
     p->min_cont_ratio = 0.55f;
-    p->max_freq_dev = 0.026f;
+    p->max_freq_dev = 0.022f;
     p->max_harmonic_db = 10.0f;
     p->max_balance_db = 3.0f;
+    p->max_dev_spread = 0.012f;
+    p->max_level_spread_db = 3.0f;
     p->start_windows = 4;
     p->end_windows = 4;
+}
+
+/* kern[i][k]: what a unit tone at bin i gives at bin k over n samples, relative to
+ * what it gives at its own bin (the rectangular window's Dirichlet kernel). */
+static void kernel(float *kern, const float *omega, int n)
+{
+    for (int i = 0; i < DTMF_BINS; i++) {
+        for (int k = 0; k < DTMF_BINS; k++) {
+            double d = (double) omega[i] - (double) omega[k];
+            double re = 1.0, im = 0.0;
+            if (i != k) {
+                double mag = sin(0.5 * d * n) / ((double) n * sin(0.5 * d));
+                re = mag * cos(0.5 * d * (n - 1));
+                im = mag * sin(0.5 * d * (n - 1));
+            }
+            kern[2 * (i * DTMF_BINS + k)] = (float) re;
+            kern[2 * (i * DTMF_BINS + k) + 1] = (float) im;
+        }
+    }
 }
 
 int dtmf_rx_init(dtmf_rx_state *s, int sample_rate, const dtmf_params *p)
@@ -56,10 +79,16 @@ int dtmf_rx_init(dtmf_rx_state *s, int sample_rate, const dtmf_params *p)
         s->coef[k] = 2.0f * cosf(w);
         s->cos_w[k] = cosf(w);
         s->sin_w[k] = sinf(w);
-        s->rot_re[k] = cosf(w * (float) sub);
-        s->rot_im[k] = -sinf(w * (float) sub);
+        s->rot[2 * k] = cosf(w * (float) sub);
+        s->rot[2 * k + 1] = -sinf(w * (float) sub);
+        s->to_start[2 * k] = cosf(w * (float) (sub - 1));
+        s->to_start[2 * k + 1] = -sinf(w * (float) (sub - 1));
         s->harm_coef[k] = 2.0f * cosf(2.0f * w);
     }
+    goertzel_bank_init(&s->bank, s->coef, DTMF_BINS);
+    kernel(s->kern_win, s->omega, 2 * sub);
+    kernel(s->kern_sub, s->omega, sub);
+    s->groups_len = sub - sub % 4;
     float amp = 32767.0f * powf(10.0f, (s->p.min_level_dbm0 - DBM0_FULL_SCALE_SINE) / 20.0f);
     s->min_tone_energy = (amp * (float) sub) * (amp * (float) sub);
     s->normal_twist = db_to_power(s->p.normal_twist_db);
@@ -67,6 +96,7 @@ int dtmf_rx_init(dtmf_rx_state *s, int sample_rate, const dtmf_params *p)
     s->relative_peak = db_to_power(s->p.relative_peak_db);
     s->harmonic_limit = db_to_power(-s->p.max_harmonic_db);
     s->balance_limit = db_to_power(s->p.max_balance_db);
+    s->level_spread = db_to_power(s->p.max_level_spread_db);
     s->cand_digit = -1;
     s->cur_digit = -1;
     return 0;
@@ -122,17 +152,41 @@ static int best_in(const float *e, int from)
     return best;
 }
 
-static int peak_clear(const dtmf_rx_state *s, const float *e, int best, int from)
+/* The complex amplitudes of tones r and c with each one's leakage into the other's
+ * bin taken out (a 2x2 solve with the window's own kernel). */
+static void unmix(const float complex *kern, const float complex *w, int r, int c, float complex *ur,
+                  float complex *uc)
 {
-    for (int k = from; k < from + 4; k++)
-        if (k != best && e[k] * s->relative_peak > e[best])
+    float complex a = kern[c * DTMF_BINS + r], b = kern[r * DTMF_BINS + c];
+    float complex det = 1.0f - a * b;
+    *ur = (w[r] - a * w[c]) / det;
+    *uc = (w[c] - b * w[r]) / det;
+}
+
+/* Every other bin of the group stays clear of the tone once both tones' leakage is removed. */
+static int peak_clear(const dtmf_rx_state *s, const float complex *w, float complex ur, float complex uc, int r,
+                      int c, int best, int from, float best_energy)
+{
+    const float complex *kern = (const float complex *) s->kern_win;
+    for (int k = from; k < from + 4; k++) {
+        if (k == best)
+            continue;
+        float complex rest = w[k] - ur * kern[r * DTMF_BINS + k] - uc * kern[c * DTMF_BINS + k];
+        float e = crealf(rest) * crealf(rest) + cimagf(rest) * cimagf(rest);
+        if (e * s->relative_peak > best_energy)
             return 0;
+    }
     return 1;
 }
 
+static float energy_of(float complex z)
+{
+    return crealf(z) * crealf(z) + cimagf(z) * cimagf(z);
+}
+
 /* The strict test a window must pass to count towards starting digit (row, col). */
-static int window_hit(dtmf_rx_state *s, const float *we, const float *gre, const float *gim, float win_energy,
-                      int r, int c)
+static int window_hit(dtmf_rx_state *s, const float complex *ya, const float complex *yb, const float complex *w,
+                      const float *we, float win_energy, int r, int c, float *meas)
 {
     int sub = s->sub_len;
     float e_new = s->sub_energy[0], e_old = s->sub_energy[1];
@@ -140,23 +194,35 @@ static int window_hit(dtmf_rx_state *s, const float *we, const float *gre, const
         return 0;
     if (we[r] < s->min_tone_energy || we[c] < s->min_tone_energy)
         return 0;
-    if (!peak_clear(s, we, r, 0) || !peak_clear(s, we, c, 4))
+    const float complex *kern_win = (const float complex *) s->kern_win;
+    const float complex *kern_sub = (const float complex *) s->kern_sub;
+    const float complex *rot = (const float complex *) s->rot;
+    float complex ur, uc, ar, ac, br, bc;
+    unmix(kern_win, w, r, c, &ur, &uc);
+    float row = energy_of(ur), col = energy_of(uc);
+    if (!peak_clear(s, w, ur, uc, r, c, r, 0, row) || !peak_clear(s, w, ur, uc, r, c, c, 4, col))
         return 0;
-    float corrected[2];
+    /* each tone's frequency from its phase advance between the halves */
+    unmix(kern_sub, ya, r, c, &ar, &ac);
+    unmix(kern_sub, yb, r, c, &br, &bc);
+    float complex adv[2] = {br * conjf(ar) * rot[r], bc * conjf(ac) * rot[c]};
     int bins[2] = {r, c};
+    float corrected[2] = {row, col};
     for (int i = 0; i < 2; i++) {
         int k = bins[i];
-        /* phase advance between the halves, less the bin's own: the tone's offset */
-        float cre = gre[k] * s->prev_re[k] + gim[k] * s->prev_im[k];
-        float cim = gim[k] * s->prev_re[k] - gre[k] * s->prev_im[k];
-        float pre = cre * s->rot_re[k] - cim * s->rot_im[k];
-        float pim = cre * s->rot_im[k] + cim * s->rot_re[k];
-        float d = atan2f(pim, pre) / (float) sub;
+        float d = cargf(adv[i]) / (float) sub;
         if (fabsf(d) > s->p.max_freq_dev * s->omega[k])
             return 0;
-        corrected[i] = we[k] / offset_gain(d, 2 * sub);
+        /* make up for the window's loss on a tone off its bin, but no more than an
+         * in-spec (1.5 %) tone needs: a larger offset is not a DTMF tone to favour */
+        float limit = IN_SPEC_DEV * s->omega[k];
+        corrected[i] /= offset_gain(fabsf(d) < limit ? d : limit, 2 * sub);
+        meas[i] = d / s->omega[k];
     }
-    float row = corrected[0], col = corrected[1];
+    meas[2] = corrected[0];
+    meas[3] = corrected[1];
+    row = corrected[0];
+    col = corrected[1];
     if (col > row * s->reverse_twist || row > col * s->normal_twist)
         return 0;
     if (row + col < s->p.min_tone_ratio * (float) sub * win_energy)
@@ -183,19 +249,34 @@ static int window_continues(const dtmf_rx_state *s, const float *we, float win_e
     return we[r] + we[c] >= s->p.min_cont_ratio * (float) s->sub_len * win_energy;
 }
 
-static void judge_window(dtmf_rx_state *s, const float *gre, const float *gim)
+/* The candidate's tones held their frequency and level over its windows. */
+static int candidate_steady(const dtmf_rx_state *s)
 {
+    for (int i = 0; i < 2; i++)
+        if (s->cand_max[i] - s->cand_min[i] > s->p.max_dev_spread)
+            return 0;
+    for (int i = 2; i < 4; i++)
+        if (s->cand_max[i] > s->cand_min[i] * s->level_spread)
+            return 0;
+    return 1;
+}
+
+static void judge_window(dtmf_rx_state *s, const float complex *yb)
+{
+    const float complex *ya = (const float complex *) s->prev;
+    const float complex *rot = (const float complex *) s->rot;
+    float complex w[DTMF_BINS];
     float we[DTMF_BINS];
     for (int k = 0; k < DTMF_BINS; k++) {
-        float wr = s->prev_re[k] + s->rot_re[k] * gre[k] - s->rot_im[k] * gim[k];
-        float wi = s->prev_im[k] + s->rot_re[k] * gim[k] + s->rot_im[k] * gre[k];
-        we[k] = wr * wr + wi * wi;
+        w[k] = ya[k] + rot[k] * yb[k];
+        we[k] = energy_of(w[k]);
     }
     int sub = s->sub_len;
     float win_energy = s->sub_energy[0] + s->sub_energy[1];
     int64_t win_start = s->pos - 2 * sub;
     int r = best_in(we, 0), c = best_in(we, 4);
-    int hit = window_hit(s, we, gre, gim, win_energy, r, c) ? (r * 4 + (c - 4)) : -1;
+    float meas[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int hit = window_hit(s, ya, yb, w, we, win_energy, r, c, meas) ? (r * 4 + (c - 4)) : -1;
 
     if (s->cur_digit >= 0) {
         float e_new = s->sub_energy[0];
@@ -219,9 +300,16 @@ static void judge_window(dtmf_rx_state *s, const float *gre, const float *gim)
         }
     }
     if (hit >= 0 && hit != s->cur_digit) {
-        if (hit == s->cand_digit) {
+        if (hit == s->cand_digit && s->cand_count < s->p.start_windows) {
             s->cand_count++;
-        } else {
+            for (int i = 0; i < 4; i++) {
+                s->cand_min[i] = meas[i] < s->cand_min[i] ? meas[i] : s->cand_min[i];
+                s->cand_max[i] = meas[i] > s->cand_max[i] ? meas[i] : s->cand_max[i];
+            }
+            if (s->cand_count == s->p.start_windows && !candidate_steady(s))
+                s->cand_count = 0;   /* a wandering pitch or level: speech or music, not a key */
+        }
+        if (hit != s->cand_digit || s->cand_count == 0) {
             float e_old = s->sub_energy[1], e_new = s->sub_energy[0];
             float ref = e_old > e_new ? e_old : e_new;
             float f_old = ref > 0.0f ? e_old / ref : 1.0f;
@@ -233,6 +321,8 @@ static void judge_window(dtmf_rx_state *s, const float *gre, const float *gim)
             s->cand_digit = hit;
             s->cand_count = 1;
             s->cand_start = start;
+            memcpy(s->cand_min, meas, sizeof(meas));
+            memcpy(s->cand_max, meas, sizeof(meas));
         }
         if (s->cand_count >= s->p.start_windows) {
             if (s->cur_digit >= 0) {
@@ -258,10 +348,12 @@ static void judge_window(dtmf_rx_state *s, const float *gre, const float *gim)
 
 static void finish_sub_block(dtmf_rx_state *s)
 {
-    float gre[DTMF_BINS], gim[DTMF_BINS];
+    /* the Goertzel output is the DFT times e^{jw(S-1)}: put every bin on the
+     * sub-block's start so that bins can be combined with each other */
+    float complex y[DTMF_BINS];
+    const float complex *to_start = (const float complex *) s->to_start;
     for (int k = 0; k < DTMF_BINS; k++) {
-        gre[k] = s->s1[k] - s->cos_w[k] * s->s2[k];
-        gim[k] = s->sin_w[k] * s->s2[k];
+        y[k] = (s->s1[k] - s->cos_w[k] * s->s2[k] + I * (s->sin_w[k] * s->s2[k])) * to_start[k];
         s->s1[k] = 0.0f;
         s->s2[k] = 0.0f;
     }
@@ -272,44 +364,66 @@ static void finish_sub_block(dtmf_rx_state *s)
     s->energy = 0.0f;
     s->subs_seen++;
     if (s->subs_seen >= 2)
-        judge_window(s, gre, gim);
-    memcpy(s->prev_re, gre, sizeof(gre));
-    memcpy(s->prev_im, gim, sizeof(gim));
+        judge_window(s, y);
+    memcpy(s->prev, y, sizeof(y));
+}
+
+static void to_ring(dtmf_rx_state *s, const int16_t *pcm, int n)
+{
+    int ring_len = 2 * s->sub_len;
+    while (n > 0) {
+        int m = ring_len - s->ring_pos;
+        if (m > n)
+            m = n;
+        memcpy(s->ring + s->ring_pos, pcm, sizeof(int16_t) * (size_t) m);
+        s->ring_pos += m;
+        if (s->ring_pos == ring_len)
+            s->ring_pos = 0;
+        pcm += m;
+        n -= m;
+    }
 }
 
 void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n)
 {
-    int ring_len = 2 * s->sub_len;
     while (n > 0) {
-        size_t m = (size_t) (s->sub_len - s->fill);
-        if (m > n)
-            m = n;
-        float a1[DTMF_BINS], a2[DTMF_BINS], coef[DTMF_BINS];
-        memcpy(a1, s->s1, sizeof(a1));
-        memcpy(a2, s->s2, sizeof(a2));
-        memcpy(coef, s->coef, sizeof(coef));
-        float energy = s->energy;
-        for (size_t j = 0; j < m; j++) {
-            float x = (float) pcm[j];
-            energy += x * x;
-            for (int k = 0; k < DTMF_BINS; k++) {
-                float a0 = coef[k] * a1[k] - a2[k] + x;
-                a2[k] = a1[k];
-                a1[k] = a0;
+        if (s->fill < s->groups_len) {
+            if (s->n_pending > 0 || n < 4) {
+                /* a four-sample group split across calls: collect it first */
+                while (s->n_pending < 4 && n > 0) {
+                    s->pending[s->n_pending++] = *pcm++;
+                    n--;
+                    s->pos++;
+                }
+                if (s->n_pending < 4)
+                    return;
+                s->energy = goertzel_bank_run4(&s->bank, DTMF_BINS / 4, s->s1, s->s2, s->pending, 1, s->energy);
+                to_ring(s, s->pending, 4);
+                s->n_pending = 0;
+                s->fill += 4;
+            } else {
+                size_t groups = (size_t) (s->groups_len - s->fill) / 4;
+                if (groups > n / 4)
+                    groups = n / 4;
+                int m = (int) (4 * groups);
+                s->energy = goertzel_bank_run4(&s->bank, DTMF_BINS / 4, s->s1, s->s2, pcm, (int) groups, s->energy);
+                to_ring(s, pcm, m);
+                s->fill += m;
+                s->pos += m;
+                pcm += m;
+                n -= (size_t) m;
             }
+        } else {
+            size_t m = (size_t) (s->sub_len - s->fill);
+            if (m > n)
+                m = n;
+            s->energy = goertzel_bank_run1(&s->bank, DTMF_BINS / 4, s->s1, s->s2, pcm, (int) m, s->energy);
+            to_ring(s, pcm, (int) m);
+            s->fill += (int32_t) m;
+            s->pos += (int64_t) m;
+            pcm += m;
+            n -= m;
         }
-        memcpy(s->s1, a1, sizeof(a1));
-        memcpy(s->s2, a2, sizeof(a2));
-        s->energy = energy;
-        for (size_t j = 0; j < m; j++) {
-            s->ring[s->ring_pos++] = pcm[j];
-            if (s->ring_pos >= ring_len)
-                s->ring_pos = 0;
-        }
-        s->fill += (int32_t) m;
-        s->pos += (int64_t) m;
-        pcm += m;
-        n -= m;
         if (s->fill == s->sub_len) {
             s->fill = 0;
             finish_sub_block(s);

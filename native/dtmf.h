@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "goertzel.h"
+
 #define DTMF_BINS 8
 #define DTMF_MAX_SUB 102
 #define DTMF_MAX_EVENTS 64
@@ -34,6 +36,8 @@ typedef struct dtmf_params {
     float max_freq_dev;       /* relative frequency deviation accepted, e.g. 0.025 */
     float max_harmonic_db;    /* 2nd harmonic must be at least this far below (dB) */
     float max_balance_db;     /* sub-block energy imbalance within a window to start */
+    float max_dev_spread;     /* how far a tone's frequency may wander while a digit starts */
+    float max_level_spread_db; /* how far a tone's level may wander while a digit starts */
     int32_t start_windows;    /* consecutive agreeing windows to start a digit */
     int32_t end_windows;      /* consecutive failing windows to end it */
 } dtmf_params;
@@ -43,18 +47,23 @@ typedef struct dtmf_rx_state {
     int32_t sub_len;
     dtmf_params p;
     float coef[DTMF_BINS];
+    goertzel_bank bank;
+    int32_t groups_len;               /* leading samples of a sub-block run four at a time */
+    int32_t n_pending;
+    int16_t pending[4];
     float cos_w[DTMF_BINS];
     float sin_w[DTMF_BINS];
-    float rot_re[DTMF_BINS];          /* e^{-j w S} */
-    float rot_im[DTMF_BINS];
+    float rot[2 * DTMF_BINS];         /* e^{-j w S}, complex as (re, im) pairs */
+    float to_start[2 * DTMF_BINS];    /* e^{-j w (S-1)} */
+    float kern_win[2 * DTMF_BINS * DTMF_BINS];
+    float kern_sub[2 * DTMF_BINS * DTMF_BINS];
     float omega[DTMF_BINS];
     float harm_coef[DTMF_BINS];       /* Goertzel coefficient at twice each frequency */
     float s1[DTMF_BINS];
     float s2[DTMF_BINS];
     float energy;
     int32_t fill;
-    float prev_re[DTMF_BINS];
-    float prev_im[DTMF_BINS];
+    float prev[2 * DTMF_BINS];        /* the previous sub-block's DFT */
     float sub_energy[4];              /* last sub-block energies, [0] newest */
     int32_t subs_seen;
     int16_t ring[2 * DTMF_MAX_SUB];   /* the last two sub-blocks, for the harmonic check */
@@ -65,6 +74,9 @@ typedef struct dtmf_rx_state {
     int32_t cand_digit;
     int32_t cand_count;
     int64_t cand_start;
+    float cand_min[4];                /* row/col deviation and energy over the candidate */
+    float cand_max[4];
+    float level_spread;
     int32_t cur_digit;
     int32_t misses;
     float ref_energy;

@@ -6,7 +6,7 @@
 
 #define DBM0_FULL_SCALE_SINE 3.14f
 #define PI_F 3.14159265358979f
-#define SUB_BLOCK_SECONDS 0.020f
+#define SUB_BLOCK_SECONDS 0.020f   /* 160 or 320 samples: a multiple of four */
 #define STRONG_FRACTION 0.5f
 #define FULL_FRACTION 0.9f     /* a sub-block this loud (vs the reference) is all tone */
 #define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
@@ -45,6 +45,7 @@ int progress_init(progress_state *s, int sample_rate, const progress_params *p)
         s->rot_re[k] = cosf(w * (float) s->sub_len);
         s->rot_im[k] = -sinf(w * (float) s->sub_len);
     }
+    goertzel_bank_init(&s->bank, s->coef, s->n_bins);
     for (int i = 0; i < p->n_sets; i++)
         if (p->set_mask[i] == 0 || (p->set_mask[i] >> p->n_freqs) != 0)
             return -1;
@@ -191,41 +192,37 @@ static void finish_sub_block(progress_state *s)
     memcpy(s->prev_im, gim, sizeof(float) * (size_t) s->p.n_freqs);
 }
 
-#define GOERTZEL_RUN(NB)                                                   \
-    do {                                                                   \
-        float a1[NB], a2[NB], c[NB];                                       \
-        memcpy(a1, s->s1, sizeof(a1));                                     \
-        memcpy(a2, s->s2, sizeof(a2));                                     \
-        memcpy(c, s->coef, sizeof(c));                                     \
-        for (size_t j = 0; j < m; j++) {                                   \
-            float x = (float) pcm[j];                                      \
-            energy += x * x;                                               \
-            for (int k = 0; k < NB; k++) {                                 \
-                float a0 = c[k] * a1[k] - a2[k] + x;                       \
-                a2[k] = a1[k];                                             \
-                a1[k] = a0;                                                \
-            }                                                              \
-        }                                                                  \
-        memcpy(s->s1, a1, sizeof(a1));                                     \
-        memcpy(s->s2, a2, sizeof(a2));                                     \
-    } while (0)
-
 void progress_feed(progress_state *s, const int16_t *pcm, size_t n)
 {
+    /* sub-blocks are multiples of four samples long; a group split across calls waits in pending */
     while (n > 0) {
-        size_t m = (size_t) (s->sub_len - s->fill);
-        if (m > n)
-            m = n;
-        float energy = s->energy;
+        const int16_t *group = pcm;
+        int groups;
+        if (s->n_pending > 0 || n < 4) {
+            while (s->n_pending < 4 && n > 0) {
+                s->pending[s->n_pending++] = *pcm++;
+                n--;
+                s->pos++;
+            }
+            if (s->n_pending < 4)
+                return;
+            s->n_pending = 0;
+            group = s->pending;
+            groups = 1;
+        } else {
+            size_t g = (size_t) (s->sub_len - s->fill) / 4;
+            if (g > n / 4)
+                g = n / 4;
+            groups = (int) g;
+            pcm += 4 * g;
+            n -= 4 * g;
+            s->pos += (int64_t) (4 * g);
+        }
         if (s->n_bins == 8)
-            GOERTZEL_RUN(8);
+            s->energy = goertzel_bank_run4(&s->bank, 2, s->s1, s->s2, group, groups, s->energy);
         else
-            GOERTZEL_RUN(PROGRESS_MAX_FREQS);
-        s->energy = energy;
-        s->fill += (int32_t) m;
-        s->pos += (int64_t) m;
-        pcm += m;
-        n -= m;
+            s->energy = goertzel_bank_run4(&s->bank, 4, s->s1, s->s2, group, groups, s->energy);
+        s->fill += 4 * groups;
         if (s->fill == s->sub_len) {
             s->fill = 0;
             finish_sub_block(s);

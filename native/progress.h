@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "goertzel.h"
+
 #define PROGRESS_MAX_FREQS 16
 #define PROGRESS_MAX_SETS 16
 #define PROGRESS_MAX_EVENTS 64
@@ -44,6 +46,7 @@ typedef struct progress_state {
     progress_params p;
     int32_t n_bins;                         /* n_freqs rounded up to 8 or 16 */
     float coef[PROGRESS_MAX_FREQS];
+    goertzel_bank bank;
     float cos_w[PROGRESS_MAX_FREQS];
     float sin_w[PROGRESS_MAX_FREQS];
     float rot_re[PROGRESS_MAX_FREQS];
@@ -55,6 +58,8 @@ typedef struct progress_state {
     float energy;
     float sub_energy[3];
     int32_t fill;
+    int32_t n_pending;
+    int16_t pending[4];
     int32_t subs_seen;
     int64_t pos;
     float min_energy;

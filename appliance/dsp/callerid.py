@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from appliance._native import ffi, lib
@@ -56,6 +57,19 @@ def _classify(modulation: int, mark_hz: float, space_hz: float) -> str:
     return MODULATION_NAMES[modulation]
 
 
+@dataclass(frozen=True)
+class FskMessage:
+    """A message off the line: type, length, data, checksum (the checksum was right)."""
+
+    raw: bytes
+    modulation: str  # "bell202" or "v23", from the measured frequencies
+    demodulator: str  # the demodulator that decoded it
+    start: int  # samples from the stream start: onset of the FSK signal
+    end: int  # end of the checksum character's stop bit
+    mark_hz: float  # measured over the mark run (NaN if not measured)
+    space_hz: float
+
+
 class CallerIdReceiver:
     """Streaming FSK caller-ID receiver: Bell 202 and V.23 demodulators on one stream."""
 
@@ -84,6 +98,20 @@ class CallerIdReceiver:
 
     def feed(self, pcm: bytes) -> list[Event]:
         """Feeds 16-bit LE mono PCM; returns the caller-ID events completed in it."""
+        events: list[Event] = []
+        for message in self.feed_messages(pcm):
+            event = self._event(message)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def flush(self) -> list[Event]:
+        """End of stream: every message ends at its checksum, so nothing is pending."""
+        self._odd = b""
+        return []
+
+    def feed_messages(self, pcm: bytes) -> list[FskMessage]:
+        """Like :meth:`feed`, but returns the raw messages (checksum right, duplicates dropped)."""
         if self._odd:
             pcm = self._odd + pcm
             self._odd = b""
@@ -94,32 +122,40 @@ class CallerIdReceiver:
         if not total:
             return []
         buf = ffi.from_buffer("int16_t[]", pcm)
-        events: list[Event] = []
+        out: list[FskMessage] = []
         done = 0
         while done < total:
             done += lib.fsk_receiver_process(self._state, buf + done, total - done, self._ready)
             if self._ready[0]:
                 while lib.fsk_receiver_take(self._state, self._msg):
-                    event = self._on_message(self._msg)
-                    if event is not None:
-                        events.append(event)
-        return events
+                    message = self._take(self._msg)
+                    if message is not None:
+                        out.append(message)
+        return out
 
-    def flush(self) -> list[Event]:
-        """End of stream: every message ends at its checksum, so nothing is pending."""
-        self._odd = b""
-        return []
-
-    def _on_message(self, msg: Any) -> Event | None:
+    def _take(self, msg: Any) -> FskMessage | None:
         raw = bytes(ffi.buffer(msg.bytes, msg.len))
         start, end = int(msg.start_sample), int(msg.end_sample)
         slack = DUPLICATE_SLACK_S * self.sample_rate
         for prev_raw, prev_start, prev_end in self._recent:
             if prev_raw == raw and start <= prev_end + slack and prev_start <= end + slack:
-                return None
+                return None  # the other demodulator's copy
         self._recent.append((raw, start, end))
+        mark_hz, space_hz = float(msg.mark_hz), float(msg.space_hz)
+        demodulator = int(msg.modulation)
+        return FskMessage(
+            raw=raw,
+            modulation=_classify(demodulator, mark_hz, space_hz),
+            demodulator=MODULATION_NAMES[demodulator],
+            start=start,
+            end=end,
+            mark_hz=mark_hz,
+            space_hz=space_hz,
+        )
+
+    def _event(self, fsk: FskMessage) -> Event | None:
         try:
-            message = parse_message(raw)
+            message = parse_message(fsk.raw)
         except DecodeError as err:
             self.undecodable += 1
             log.debug("caller-ID message dropped: %s", err)
@@ -127,13 +163,12 @@ class CallerIdReceiver:
         if not message.is_caller_id:
             log.debug("caller-ID line message type 0x%02x ignored", message.msg_type)
             return None
-        modulation = _classify(int(msg.modulation), float(msg.mark_hz), float(msg.space_hz))
         event: Event = {"type": "caller_id"}
         event.update(message.event_fields())
-        event["modulation"] = modulation
-        event["start"] = round(start / self.sample_rate, TIME_DECIMALS)
-        event["end"] = round(end / self.sample_rate, TIME_DECIMALS)
-        log.info("caller ID %s (%s, %s)", mask(message.number or ""), event["format"], modulation)
+        event["modulation"] = fsk.modulation
+        event["start"] = round(fsk.start / self.sample_rate, TIME_DECIMALS)
+        event["end"] = round(fsk.end / self.sample_rate, TIME_DECIMALS)
+        log.info("caller ID %s (%s, %s)", mask(message.number or ""), event["format"], fsk.modulation)
         return event
 
 
@@ -147,41 +182,43 @@ DTMF_D_CODES = {"1": "private", "2": "unavailable", "3": "unavailable"}  # D<cod
 TERMINATORS = "C#"
 
 
+def _start_of(text: str) -> int:
+    """Index of the digit that starts a caller-ID string (stray digits before it skipped)."""
+    for i, ch in enumerate(text):
+        if ch in "AD":
+            return i
+    return max(text.find("B"), 0)
+
+
 def _parse_dtmf_cid(text: str, terminated: bool) -> dict[str, str] | None:
-    """Fields of a DTMF caller-ID string, or ``None`` if it is not one."""
-    starts = [i for i, ch in enumerate(text) if ch in "AD"]
-    if not starts and "B" in text:
-        starts = [text.index("B")]
-    if not starts:
+    """Fields of a DTMF caller-ID string (from its start digit), or ``None``."""
+    if text[:1] not in ("A", "B", "D"):
         body = text.rstrip(TERMINATORS)
-        if terminated and text.endswith("#") and body.isdigit() and len(body) >= DTMF_MIN_NUMBER_DIGITS:
-            return {"number": body}
-        return None
-    text = text[starts[0] :]
+        bare = terminated and text.endswith("#") and body.isdigit()
+        return {"number": body} if bare and len(body) >= DTMF_MIN_NUMBER_DIGITS else None
     fields: list[tuple[str, str]] = []
     for ch in text:
         if ch in TERMINATORS:
             break
         if ch in "ABD":
             fields.append((ch, ""))
-        elif ch.isdigit() and fields:
+        elif ch.isdigit():
             key, value = fields[-1]
             fields[-1] = (key, value + ch)
         else:
-            return None  # '*' or a second start digit in the middle: not a caller ID
+            return None  # '*' in the middle: not a caller ID
+    first_key, first_value = fields[0]
+    if first_key == "D" and len(fields) == 1 and first_value in DTMF_D_CODES:
+        return {"reason": DTMF_D_CODES[first_value]}  # D1# private, D2#/D3# unavailable
     out: dict[str, str] = {}
-    first = fields[0] if fields else ("", "")
-    if first[0] == "D" and len(fields) == 1 and len(first[1]) == 1 and first[1] in DTMF_D_CODES:
-        return {"reason": DTMF_D_CODES[first[1]]}
     for key, value in fields:
-        if key == "A" and value:
-            out.setdefault("number", value)
-        elif key == "D" and value:
-            if "number" in out or fields[0][0] == "A":
-                out.setdefault("redirect", value)
-            else:
-                out.setdefault("number", value)
-        elif key == "B" and value:
+        if not value:
+            continue
+        if key == "A" or (key == "D" and first_key == "D" and "number" not in out):
+            out.setdefault("number", value)  # D<number>C: Taiwan, Kuwait
+        elif key == "D":
+            out.setdefault("redirect", value)
+        elif key == "B":
             out.setdefault("reason", DTMF_CODES.get(value, "unavailable"))
     if "number" in out:
         if len(out["number"]) < DTMF_MIN_NUMBER_DIGITS and not terminated:
@@ -223,7 +260,8 @@ class DtmfCallerIdAssembler:
         if not digits:
             return []
         text = "".join(d for d, _, _ in digits)
-        fields = _parse_dtmf_cid(text, terminated)
+        first = _start_of(text)
+        fields = _parse_dtmf_cid(text[first:], terminated)
         if fields is None:
             log.debug("DTMF string of %d digits is not a caller ID", len(text))
             return []
@@ -231,6 +269,6 @@ class DtmfCallerIdAssembler:
         event.update(fields)
         event["format"] = "dtmf"
         event["modulation"] = "dtmf"
-        event["start"] = round(digits[0][1], TIME_DECIMALS)
+        event["start"] = round(digits[first][1], TIME_DECIMALS)
         event["end"] = round(digits[-1][2], TIME_DECIMALS)
         return [event]

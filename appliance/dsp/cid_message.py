@@ -148,11 +148,11 @@ def build_message_waiting(active: bool, *, msg_type: int = MDMF_MESSAGE_WAITING)
     return frame(msg_type, _param(PARAM_VISUAL_INDICATOR, b"\xff" if active else b"\x00"))
 
 
-def _text(raw: bytes, what: str) -> str:
-    raw = raw.rstrip(b"\x00")
-    if any(b < 0x20 or b == 0x7F for b in raw):
-        raise DecodeError(f"caller-ID {what} has a control byte: {raw.hex()}")
-    return raw.decode("latin-1").strip()
+def _text(raw: bytes) -> str:
+    """Printable text of a field. Control bytes are dropped, not fatal: some exchanges
+    send a lone 0x08 (backspace) where the name is unavailable (seen on Verizon
+    lines, reported by the pycidminimodemwrap project)."""
+    return bytes(b for b in raw if b >= 0x20 and b != 0x7F).decode("latin-1").strip()
 
 
 def _datetime(raw: bytes) -> str | None:
@@ -172,7 +172,7 @@ def _parse_sdmf(msg_type: int, data: bytes) -> CallerIdMessage:
     if len(data) < DATETIME_LEN:
         raise DecodeError(f"SDMF message of {len(data)} bytes is shorter than its date")
     when = _datetime(data[:DATETIME_LEN])
-    number = _text(data[DATETIME_LEN:], "number")
+    number = _text(data[DATETIME_LEN:])
     absent = None
     if number in ABSENCE_REASONS:
         absent, number = ABSENCE_REASONS[number], ""
@@ -199,11 +199,11 @@ def _parse_mdmf(msg_type: int, data: bytes) -> CallerIdMessage:
         if ptype == PARAM_DATETIME:
             when = _datetime(value)
         elif ptype == PARAM_NUMBER:
-            number = _text(value, "number") or None
+            number = _text(value) or None
         elif ptype == PARAM_NUMBER_ABSENT:
             number_absent = _absence(value)
         elif ptype == PARAM_NAME:
-            name = _text(value, "name") or None
+            name = _text(value) or None
         elif ptype == PARAM_NAME_ABSENT:
             name_absent = _absence(value)
         elif ptype == PARAM_VISUAL_INDICATOR and value:
