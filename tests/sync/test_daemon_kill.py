@@ -69,3 +69,45 @@ def test_daemon_sigkilled_mid_stream_loses_nothing(
         )
     finally:
         daemon.kill()
+
+
+def test_appliance_status_shows_sync_health_and_disk_full(broker: Mosquitto, tmp_path: Path) -> None:
+    import json
+
+    from tests.helpers import run_cli
+
+    data_dir = tmp_path / "daemon"
+    data_dir.mkdir()
+    env = {
+        "APPLIANCE_MQTT__ENABLED": "true",
+        "APPLIANCE_MQTT__PORT": str(broker.port),
+        "APPLIANCE_MQTT__USERNAME": SITE,
+        "APPLIANCE_MQTT__PASSWORD": USERS[SITE],
+        "APPLIANCE_SITE__ID": SITE,
+        "APPLIANCE_MODEM__DRIVER": "none",
+        "APPLIANCE_LINE__DRIVER": "none",
+        "APPLIANCE_STORAGE__MIN_FREE_MB": "100000",  # more than the test disk has free: "disk full"
+    }
+    daemon = Daemon(data_dir, **env).start()
+    try:
+        # /healthz answers 503 here (the store is not writable with so little room): wait for an answer.
+        def answers() -> bool:
+            try:
+                return daemon.get("/healthz", timeout=2)[0] in (200, 503)
+            except OSError:
+                return False
+
+        wait_until(answers, 30, "the daemon's web face")
+
+        def sync_part() -> dict:
+            out = run_cli(data_dir, "status", "--json", **{**env, "APPLIANCE_WEB__LISTEN": f"127.0.0.1:{daemon.port}"})
+            assert out.returncode == 0, out.stderr
+            return dict(json.loads(out.stdout)["parts"]["sync"])
+
+        wait_until(lambda: sync_part().get("detail", "").startswith("disk full"), 30, "disk full in appliance status")
+        part = sync_part()
+        assert part["state"] == "degraded"
+        assert part["info"]["connected"] is True
+        assert {"backlog", "oldest_unsent", "last_ack", "refused_downlinks"} <= set(part["info"])
+    finally:
+        daemon.kill()
