@@ -854,21 +854,38 @@ def _decode_submit(reader: _Reader, first: int, smsc: str | None) -> SmsSubmit:
     )
 
 
+_PI_RESERVED_BITS = 0x78
+
+
+def _status_report_text(reader: _Reader, first: int) -> str:
+    """TS 23.040 9.2.2.3: the optional TP-PI and the fields it announces, after TP-ST.
+
+    Many centres stop at TP-ST and SIM records pad with 0xFF (Gammu tests/at-sms/32.dump): a
+    report whose status arrived whole is kept, and junk after it reads as "no text".
+    """
+    try:
+        pi = indicator = reader.octet("parameter indicator")
+        if pi & _PI_RESERVED_BITS:
+            return ""  # padding, not parameters
+        while indicator & 0x80:  # extension octets, none defined yet
+            indicator = reader.octet("parameter indicator extension")
+        if pi & 0x01:
+            reader.octet("protocol identifier")
+        dcs = reader.octet("data coding scheme") if pi & 0x02 else 0x00
+        if pi & 0x04:
+            return _decode_user_data(reader, dcs, bool(first & 0x40)).text
+    except DecodeError:
+        return ""
+    return ""
+
+
 def _decode_status_report(reader: _Reader, first: int, smsc: str | None) -> SmsStatusReport:
     mr = reader.octet("message reference")
     recipient, kind, _ = _decode_address(reader, "recipient address")
     scts = _decode_timestamp(reader.take(7, "service centre time stamp"), "time stamp")
     dt = _decode_timestamp(reader.take(7, "discharge time"), "discharge time")
     status = reader.octet("status")
-    text = ""
-    # TS 23.040 9.2.2.3: optional TP-PI then the fields it announces; many centres stop at TP-ST.
-    if reader.remaining():
-        pi = reader.octet("parameter indicator")
-        if pi & 0x01:
-            reader.octet("protocol identifier")
-        dcs = reader.octet("data coding scheme") if pi & 0x02 else 0x00
-        if pi & 0x04:
-            text = _decode_user_data(reader, dcs, bool(first & 0x40)).text
+    text = _status_report_text(reader, first) if reader.remaining() else ""
     return SmsStatusReport(
         smsc=smsc,
         message_ref=mr,
@@ -887,9 +904,10 @@ def decode_pdu(data: str | bytes, *, with_smsc: bool = True, direction: Directio
 
     ``with_smsc``: the PDU starts with the SMSC part (27.005 PDU mode always has it; ``+CDS``
     on some modems does not). ``direction="mt"`` (network to us): SMS-DELIVER and
-    SMS-STATUS-REPORT, plus SMS-SUBMIT because ``AT+CMGL`` lists stored outgoing messages;
-    the reserved TP-MTI 11 is read as SMS-DELIVER (TS 23.040 9.2.3.1). ``direction="mo"``:
-    SMS-SUBMIT only. Raises DecodeError naming what was wrong.
+    SMS-STATUS-REPORT, plus SMS-SUBMIT because ``AT+CMGL`` lists stored outgoing messages
+    (a TP-MTI 01 PDU that only parses as a DELIVER is read as one); the reserved TP-MTI 11 is
+    read as SMS-DELIVER (TS 23.040 9.2.3.1). ``direction="mo"``: SMS-SUBMIT only.
+    Raises DecodeError naming what was wrong.
     """
     if direction not in ("mt", "mo"):
         raise ValueError(f"direction must be 'mt' or 'mo', got {direction!r}")
@@ -907,7 +925,17 @@ def decode_pdu(data: str | bytes, *, with_smsc: bool = True, direction: Directio
         return _decode_deliver(reader, first, smsc)
     if mti == _MTI_STATUS_REPORT:
         return _decode_status_report(reader, first, smsc)
-    return _decode_submit(reader, first, smsc)
+    # TP-MTI 01 from the modem: a stored SMS-SUBMIT as AT+CMGL lists it. Some phones store a
+    # received message with that first octet but a DELIVER layout (Gammu tests/at-sms/01.dump).
+    start = reader.pos
+    try:
+        return _decode_submit(reader, first, smsc)
+    except DecodeError as submit_error:
+        reader.pos = start
+        try:
+            return _decode_deliver(reader, first, smsc)
+        except DecodeError:
+            raise submit_error from None
 
 
 # ---------------------------------------------------------------------------------------------
