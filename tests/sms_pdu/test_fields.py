@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from appliance.errors import DecodeError
+from appliance.sms import gsm7
 from appliance.sms.pdu import (
     SmsDeliver,
     SmsStatusReport,
@@ -15,6 +16,7 @@ from appliance.sms.pdu import (
     encode_deliver,
     encode_status_report,
     encode_submit,
+    join_parts,
     status_description,
     status_outcome,
 )
@@ -163,3 +165,26 @@ def test_reserved_mti_is_read_as_deliver() -> None:
     # TS 23.040 9.2.3.1: a reserved TP-MTI (11) received by the MS is processed as SMS-DELIVER
     msg = decode_pdu("00070B917228214365F7000062112230405059" + TAIL)
     assert isinstance(msg, SmsDeliver) and msg.text == "Test2"
+
+
+def _deliver_part(ud_body: bytes, udl: int, dcs: int, seq: int) -> str:
+    udh = bytes([5, 0x00, 0x03, 0x33, 2, seq])
+    return f"00440B917228214365F700{dcs:02X}62112230405059{udl:02X}" + (udh + ud_body).hex()
+
+
+def test_join_parts_repairs_pairs_a_careless_sender_cut_in_two() -> None:
+    # GSM-7: part 1 ends in a lone ESC, part 2 starts with 0x65 -> '€' (1 fill bit after the UDH)
+    first = gsm7.pack_septets(gsm7.encode("ab") + bytes([gsm7.ESCAPE]), 1)
+    second = gsm7.pack_septets(bytes([0x65]) + gsm7.encode("c"), 1)
+    parts = [decode_pdu(_deliver_part(first, 7 + 3, 0x00, 1)), decode_pdu(_deliver_part(second, 7 + 2, 0x00, 2))]
+    assert all(isinstance(p, SmsDeliver) for p in parts)
+    assert [p.text for p in parts] == ["ab ", "ec"]
+    assert join_parts(parts[::-1]) == "ab€c"  # type: ignore[arg-type]
+    # UCS-2: a surrogate pair cut after its high half
+    emoji = "\U0001f600".encode("utf-16-be")
+    ucs = [
+        decode_pdu(_deliver_part(b"\x00a" + emoji[:2], 6 + 4, 0x08, 1)),
+        decode_pdu(_deliver_part(emoji[2:] + b"\x00b", 6 + 4, 0x08, 2)),
+    ]
+    assert [p.text for p in ucs] == ["a\ufffd", "\ufffdb"]
+    assert join_parts(ucs) == "a\U0001f600b"  # type: ignore[arg-type]
