@@ -140,7 +140,7 @@ class SmsDeliver:
     smsc: str | None
     sender: str  # "+..." international, digits national/unknown, the text when alphanumeric
     sender_type: str  # "international" | "national" | "unknown" | "alphanumeric"
-    text: str
+    text: str  # 8-bit data: its octets as Latin-1 (lossless; raw_user_data has the bytes)
     encoding: str  # "gsm7" | "ucs2" | "8bit" | "compressed"
     timestamp: datetime  # service-centre time stamp, aware
     concat: Concat | None
