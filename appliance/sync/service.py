@@ -184,6 +184,8 @@ class SyncService(Service, LinkListener):
                 self.relay.on_ack_progress()
             self._metrics.acked.inc(result.events_acked)
         self.downlink_applied += sum(1 for o in result.outcomes if o not in ("ack", "duplicate"))
+        if result.refused:
+            self._health_kick.set()  # show the refusal count at once
 
     # -- background chores -----------------------------------------------------
 
