@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese templates use full-width punctuation on purpose)
 """SMS templates named by the central system, in the contact's language.
 
 ``render("results_ready", "fi", {"lab": "Lab 3"})`` gives the text. A language
@@ -8,6 +7,7 @@ the site's name. ``results_ready`` carries no result values by design: the SMS
 only says the results can be collected (patient privacy); a template that
 should say more is a new template, not a parameter.
 """
+# ruff: noqa: RUF001  (Chinese templates use full-width punctuation on purpose)
 
 from __future__ import annotations
 

@@ -205,7 +205,9 @@ class CentralServer:
                 self.counters.invalid += 1
                 continue
             try:
-                env = decode(bytes(msg.payload), direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False)
+                env = decode(
+                    bytes(msg.payload), direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False
+                )
             except (EnvelopeError, ValidationError) as err:
                 self.counters.invalid += 1
                 log.warning("central: refused %s: %s", msg.topic, err)

@@ -1,4 +1,5 @@
 """``appliance-central`` as a technician runs it: serve, push-contact, push-notification, stats."""
+# ruff: noqa: RUF001  (a Chinese template with full-width punctuation)
 
 from __future__ import annotations
 
@@ -67,7 +68,9 @@ def test_central_cli_serves_pushes_and_reports(
         wait_until(lambda: app.query("SELECT COUNT(*) FROM sms_messages")[0][0] == 1, 30, "the SMS queued")
         assert app.query("SELECT text FROM sms_messages")[0][0].endswith("您的检验结果已出，请到前台领取。")
         wait_until(lambda: app.backlog() == 0, 30, "sms_status acknowledged by the CLI central")
-        stats = subprocess.run(central_cmd("stats", "--db", db_url, "--json"), capture_output=True, text=True, timeout=60)
+        stats = subprocess.run(
+            central_cmd("stats", "--db", db_url, "--json"), capture_output=True, text=True, timeout=60
+        )
         doc = json.loads(stats.stdout)
         (row,) = [r for r in doc["streams"] if r["stream"] == "sms_status"]
         assert row["watermark"] == 1 and row["missing"] == 0

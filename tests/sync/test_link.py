@@ -95,7 +95,9 @@ def test_the_downlink_queue_is_bounded(tmp_path: Path, appliance_factory: Callab
     assert size <= DOWNLINK_QUEUE_MAX
 
 
-def test_processed_ids_are_pruned_to_the_bound(tmp_path: Path, appliance_factory: Callable[..., InProcessAppliance]) -> None:
+def test_processed_ids_are_pruned_to_the_bound(
+    tmp_path: Path, appliance_factory: Callable[..., InProcessAppliance]
+) -> None:
     app = appliance_factory(1)
     store = app.store
 
