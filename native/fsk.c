@@ -47,8 +47,11 @@
 #define ONSET_BLOCK_S 0.002        /* the onset tracker works on 2 ms mean powers */
 #define ONSET_FAST_S 0.003
 #define ONSET_FLOOR_S 2.0
+#define ONSET_FLOOR_DOWN_S 0.05
+#define ONSET_FLOOR_PRESENT_S 30.0 /* while a signal is present the floor hardly moves */
+#define ONSET_HISTORY 4           /* onsets remembered (power of two) */
 #define ONSET_HANGOVER_S 0.03
-#define ONSET_RATIO 3.0f          /* short-term power over the noise floor */
+#define ONSET_RATIO 4.0f          /* short-term power over the noise floor (6 dB) */
 #define ONSET_MIN_POWER 1.0f      /* ~ -85 dBm0: digital silence is no signal */
 #define ONSET_MAX_LEAD_S 1.5      /* seizure + mark are ~0.4 s; an older onset is not ours */
 
@@ -117,10 +120,11 @@ struct fsk_receiver {
     int64_t dc_q16;
     int dc_shift;
     int onset_block, onset_count;
-    float p_fast, p_floor, a_fast, a_floor;
+    float p_fast, p_floor, a_fast, a_floor, a_floor_down, a_floor_present;
     int present;
     int64_t quiet_samples, hangover_samples;
-    int64_t onset_sample;
+    int64_t onsets[ONSET_HISTORY];
+    unsigned n_onsets;
     demod_t demod[FSK_NUM_MODS];
 };
 
@@ -187,7 +191,7 @@ void fsk_receiver_reset(fsk_receiver_t *rx)
     rx->p_fast = rx->p_floor = 0.0f;
     rx->present = 0;
     rx->quiet_samples = 0;
-    rx->onset_sample = -1;
+    rx->n_onsets = 0;
     for (m = 0; m < FSK_NUM_MODS; m++) {
         rx->demod[m].modulation = m;
         rx->demod[m].bad_checksums = 0;
@@ -214,6 +218,8 @@ fsk_receiver_t *fsk_receiver_new(int sample_rate)
     rx->onset_block = (int)(ONSET_BLOCK_S * sample_rate);
     rx->a_fast = (float)(ONSET_BLOCK_S / ONSET_FAST_S);
     rx->a_floor = (float)(ONSET_BLOCK_S / ONSET_FLOOR_S);
+    rx->a_floor_down = (float)(ONSET_BLOCK_S / ONSET_FLOOR_DOWN_S);
+    rx->a_floor_present = (float)(ONSET_BLOCK_S / ONSET_FLOOR_PRESENT_S);
     rx->hangover_samples = (int64_t)(ONSET_HANGOVER_S * sample_rate);
     fill_tables(rx);
     fsk_receiver_reset(rx);
@@ -290,11 +296,16 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
         fallback_start = 0;
     msg->modulation = dm->modulation;
     msg->first_byte_sample = first_byte;
-    if (rx->onset_sample >= 0 && rx->onset_sample <= first_byte
-        && first_byte - rx->onset_sample <= (int64_t)(ONSET_MAX_LEAD_S * rx->sample_rate))
-        msg->start_sample = rx->onset_sample < fallback_start ? rx->onset_sample : fallback_start;
-    else
-        msg->start_sample = fallback_start;
+    msg->start_sample = fallback_start;
+    /* the latest signal onset before the mark run, if it is recent enough */
+    for (i = 0; i < ONSET_HISTORY && (unsigned)i < rx->n_onsets; i++) {
+        int64_t onset = rx->onsets[(rx->n_onsets - 1 - (unsigned)i) & (ONSET_HISTORY - 1)];
+        if (onset <= fallback_start) {
+            if (first_byte - onset <= (int64_t)(ONSET_MAX_LEAD_S * rx->sample_rate))
+                msg->start_sample = onset;
+            break;
+        }
+    }
     msg->end_sample = (int64_t)llround(dm->last_edge_t - rx->half_window + 10.0 * rx->baud);
     /* The mark run before the message is a pure tone: its measurement is the
      * unbiased one (inside data the transitions pull both tones inwards). */
@@ -529,14 +540,22 @@ static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int fal
  * slowly rising noise floor. Relative, so it works at any level. */
 static void track_onset(fsk_receiver_t *rx, float p, int64_t block_start)
 {
+    if (block_start == 0)
+        rx->p_fast = rx->p_floor = p; /* a stream that starts with noise has that floor */
     rx->p_fast += (p - rx->p_fast) * rx->a_fast;
+    /* the floor falls in tens of ms and rises in seconds: it follows the noise,
+     * not its dips (a floor at the dips would make every noise peak an onset) */
     if (rx->p_fast < rx->p_floor)
-        rx->p_floor = rx->p_fast;
+        rx->p_floor += (rx->p_fast - rx->p_floor) * rx->a_floor_down;
     else
-        rx->p_floor += (rx->p_fast - rx->p_floor) * rx->a_floor;
+        rx->p_floor += (rx->p_fast - rx->p_floor) * (rx->present ? rx->a_floor_present : rx->a_floor);
     if (rx->p_fast > ONSET_RATIO * rx->p_floor + ONSET_MIN_POWER) {
-        if (!rx->present)
-            rx->onset_sample = block_start;
+        if (!rx->present) {
+            rx->onsets[rx->n_onsets++ & (ONSET_HISTORY - 1)] = block_start;
+#ifdef FSK_DEBUG
+            fprintf(stderr, "onset at %lld (p %g floor %g)\n", (long long)block_start, rx->p_fast, rx->p_floor);
+#endif
+        }
         rx->present = 1;
         rx->quiet_samples = 0;
     } else if (rx->present && (rx->quiet_samples += rx->onset_block) > rx->hangover_samples) {
