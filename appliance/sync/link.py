@@ -36,6 +36,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from appliance import __version__
 from appliance.config import Config
+from appliance.errors import ConfigError
 from appliance.sync.backoff import RECONNECT_FIRST_S, RECONNECT_MAX_S, Backoff
 from appliance.sync.downlink import Incoming
 from sync.envelope import Topics, utc_timestamp
@@ -146,12 +147,17 @@ class MqttLink:
         if s.username:
             client.username_pw_set(s.username, s.password or None)
         if s.tls:
-            client.tls_set(
-                ca_certs=s.ca or None,
-                certfile=s.cert or None,
-                keyfile=s.key or None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+            try:
+                client.tls_set(
+                    ca_certs=s.ca or None,
+                    certfile=s.cert or None,
+                    keyfile=s.key or None,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError, ValueError) as err:
+                raise ConfigError(
+                    "mqtt.ca/mqtt.cert/mqtt.key", f"{s.ca}, {s.cert}, {s.key}", f"readable PEM files ({err})"
+                ) from err
         client.will_set(self.topics.status, self._status_payload(False), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail

@@ -9,7 +9,7 @@ from appliance.store.db import Store
 from appliance.store.outbox import EventOutbox
 from sync.central.server import CentralServer
 from tests.helpers import Daemon
-from tests.sync.conftest import SITE, USERS, central_events, wait_until
+from tests.sync.conftest import SITE, USERS, Listener, central_events, wait_until
 from tests.sync.mosquitto import Mosquitto
 
 
@@ -45,10 +45,15 @@ def test_daemon_sigkilled_mid_stream_loses_nothing(
     db_path = data_dir / "appliance.db"
     _append(db_path, "complaint", 0, 4000)
     daemon = Daemon(data_dir, **env).start()
+    status_topic = f"lab/v1/{SITE}/status"
+    watcher = Listener(broker.port, "central", USERS["central"], [status_topic])
     try:
         daemon.wait_healthy()
         wait_until(lambda: central.counters.stored >= 300, 60, "events flowing from the daemon")
         daemon.kill()  # SIGKILL mid-stream
+        wait_until(
+            lambda: any(m.get("online") is False for m in watcher.json_on(status_topic)), 30, "the will: offline"
+        )
         stored_at_kill = central.counters.stored
         _append(db_path, "complaint", 4000, 1000)
         daemon = Daemon(data_dir, **env).start()
@@ -68,6 +73,7 @@ def test_daemon_sigkilled_mid_stream_loses_nothing(
             f"{central.counters.duplicates} duplicates dropped by id"
         )
     finally:
+        watcher.close()
         daemon.kill()
 
 
