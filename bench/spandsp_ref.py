@@ -22,6 +22,20 @@ _ffi.cdef(
     int dtmf_rx(dtmf_rx_state_t *s, const int16_t amp[], int samples);
     size_t dtmf_rx_get(dtmf_rx_state_t *s, char *digits, int max);
     int dtmf_rx_free(dtmf_rx_state_t *s);
+    typedef struct adsi_rx_state_s adsi_rx_state_t;
+    typedef void (*put_msg_func_t)(void *user_data, const uint8_t *msg, int len);
+    adsi_rx_state_t *adsi_rx_init(adsi_rx_state_t *s, int standard, put_msg_func_t put_msg, void *user_data);
+    int adsi_rx(adsi_rx_state_t *s, const int16_t amp[], int len);
+    int adsi_rx_free(adsi_rx_state_t *s);
+    typedef struct super_tone_rx_state_s super_tone_rx_state_t;
+    typedef struct super_tone_rx_descriptor_s super_tone_rx_descriptor_t;
+    super_tone_rx_descriptor_t *super_tone_rx_make_descriptor(super_tone_rx_descriptor_t *desc);
+    int super_tone_rx_add_tone(super_tone_rx_descriptor_t *desc);
+    int super_tone_rx_add_element(super_tone_rx_descriptor_t *desc, int tone, int f1, int f2, int min, int max);
+    super_tone_rx_state_t *super_tone_rx_init(super_tone_rx_state_t *s, super_tone_rx_descriptor_t *desc,
+                                              tone_report_func_t callback, void *user_data);
+    int super_tone_rx(super_tone_rx_state_t *super, const int16_t amp[], int samples);
+    int super_tone_rx_free(super_tone_rx_state_t *s);
     """
 )
 _loaded: dict[str, Any] = {}
@@ -96,3 +110,64 @@ def run_raw(pcm: bytes, chunk: int = 8000) -> int:
         found += lib.dtmf_rx_get(state, buf, 128)
     lib.dtmf_rx_free(state)
     return int(found)
+
+
+ADSI_STANDARD_CLASS = 1
+ADSI_STANDARD_CLIP = 2
+CADENCE_SLACK = 0.2
+
+
+@_ffi.callback("void(void *, const uint8_t *, int)")
+def _on_message(user_data: Any, msg: Any, length: int) -> None:
+    """spandsp delivers a caller-ID message (counted only)."""
+
+
+@_ffi.callback("void(void *, int, int, int)")
+def _on_tone(user_data: Any, code: int, level: int, delay: int) -> None:
+    """spandsp reports a supervisory tone (counted only)."""
+
+
+def _tone_descriptor(lib: Any) -> Any:
+    """Every tone of appliance.dsp.tones.BUILTIN_TABLES as a spandsp super_tone_rx descriptor."""
+    from appliance.dsp.tones import BUILTIN_TABLES
+
+    desc = lib.super_tone_rx_make_descriptor(_ffi.NULL)
+    for table in BUILTIN_TABLES.values():
+        for freqs, cadence in table.values():
+            tone = lib.super_tone_rx_add_tone(desc)
+            f1, f2 = int(freqs[0]), int(freqs[1]) if len(freqs) > 1 else 0
+            if not cadence:
+                lib.super_tone_rx_add_element(desc, tone, f1, f2, 2000, 0)
+                continue
+            for i, seconds in enumerate(cadence):
+                ms = 1000 * seconds
+                lo, hi = int(ms * (1 - CADENCE_SLACK)), int(ms * (1 + CADENCE_SLACK))
+                if i % 2 == 0:
+                    lib.super_tone_rx_add_element(desc, tone, f1, f2, lo, hi)
+                else:
+                    lib.super_tone_rx_add_element(desc, tone, 0, 0, lo, hi)
+    return desc
+
+
+def run_chain(pcm: bytes, chunk: int = 8000) -> None:
+    """spandsp's nearest to our chain: dtmf_rx, adsi_rx for Bell 202 (CLASS) and V.23 (CLIP),
+    and super_tone_rx with every tone of the six countries; for timing."""
+    lib = _lib()
+    dtmf = lib.dtmf_rx_init(_ffi.NULL, _ffi.NULL, _ffi.NULL)
+    bell = lib.adsi_rx_init(_ffi.NULL, ADSI_STANDARD_CLASS, _on_message, _ffi.NULL)
+    v23 = lib.adsi_rx_init(_ffi.NULL, ADSI_STANDARD_CLIP, _on_message, _ffi.NULL)
+    tones = lib.super_tone_rx_init(_ffi.NULL, _tone_descriptor(lib), _on_tone, _ffi.NULL)
+    buf = _ffi.new("char[]", 129)
+    total = len(pcm) // 2
+    samples = _ffi.from_buffer("int16_t[]", pcm)
+    for off in range(0, total, chunk):
+        n = min(chunk, total - off)
+        lib.dtmf_rx(dtmf, samples + off, n)
+        lib.dtmf_rx_get(dtmf, buf, 128)
+        lib.adsi_rx(bell, samples + off, n)
+        lib.adsi_rx(v23, samples + off, n)
+        lib.super_tone_rx(tones, samples + off, n)
+    lib.dtmf_rx_free(dtmf)
+    lib.adsi_rx_free(bell)
+    lib.adsi_rx_free(v23)
+    lib.super_tone_rx_free(tones)

@@ -55,11 +55,12 @@ def _describe(event: dict[str, Any]) -> str:
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    from appliance.cli.common import load
+    # imported here, and the config without the store: decoding a file needs neither
+    from appliance.config import load_config
     from appliance.dsp.chain import LineDsp
     from appliance.dsp.wav import iter_pcm, read_info
 
-    config = load(args)
+    config = load_config(getattr(args, "config", None))
     prefer = config.line.tone_country or config.site.country
     country = None if args.country in (None, ANY_COUNTRY) else args.country
     try:

@@ -60,16 +60,19 @@ class DtmfReceiver:
 
     def feed(self, pcm: bytes) -> list[DtmfDigit]:
         """Feed samples; returns the digits that ended within them."""
-        data = self._odd + bytes(pcm)
+        data = self._odd + pcm if self._odd else pcm
         usable = len(data) & ~1
-        self._odd = data[usable:]
-        view = memoryview(data)[:usable]
+        self._odd = bytes(data[usable:])
         out: list[DtmfDigit] = []
-        step = 2 * MAX_SAMPLES_PER_CALL
-        for off in range(0, usable, step):
-            chunk = view[off : off + step]
-            lib.dtmf_rx_feed(self._state, ffi.from_buffer("int16_t[]", chunk), len(chunk) // 2)
-            self._drain(out)
+        if not usable:
+            return out
+        samples = ffi.from_buffer("int16_t[]", data)
+        total = usable // 2
+        state = self._state
+        for off in range(0, total, MAX_SAMPLES_PER_CALL):
+            lib.dtmf_rx_feed(state, samples + off, min(MAX_SAMPLES_PER_CALL, total - off))
+            if state.n_events:
+                self._drain(out)
         return out
 
     def flush(self) -> list[DtmfDigit]:

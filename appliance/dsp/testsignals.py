@@ -202,15 +202,14 @@ def music_files() -> list[Path]:
     return sorted(ASTERISK_MOH.glob("*.wav")) if ASTERISK_MOH.is_dir() else []
 
 
-def espeak_speech(text: str, rate: int = 8000, voice: str = "en") -> bytes:
+def espeak_speech(text: str, rate: int = 8000, voice: str = "en", pitch: str = "50") -> bytes:
     """Synthetic speech from espeak-ng (installed on the machine), resampled to ``rate``."""
     import subprocess
 
     import numpy as np
 
-    raw = subprocess.run(
-        ["espeak-ng", "-v", voice, "--stdout", text], capture_output=True, check=True, timeout=120
-    ).stdout
+    cmd = ["espeak-ng", "-v", voice, "-p", pitch, "-s", "160", "--stdout", text]
+    raw = subprocess.run(cmd, capture_output=True, check=True, timeout=300).stdout
     # espeak-ng writes a WAV at 22050 Hz
     data = raw[raw.find(b"data") + 8 :]
     x = np.frombuffer(data[: len(data) & ~1], "<i2").astype(np.float64)
@@ -281,3 +280,82 @@ def talkoff_variants(pcm: bytes) -> Iterator[tuple[str, bytes]]:
     yield "+12 dB clipped", gain(pcm, 12)
     yield "pitch x1.15", pitch_shift(pcm, 1.15)
     yield "pitch x0.87", pitch_shift(pcm, 0.87)
+
+
+ESPEAK_VOICES = (
+    "en",
+    "en+f2",
+    "en+f4",
+    "en+m1",
+    "en+m4",
+    "en-us",
+    "en-us+f3",
+    "fi",
+    "fi+f2",
+    "sv",
+    "sv+f3",
+    "de",
+    "de+f2",
+    "fr",
+    "es",
+    "it",
+    "zh",
+    "ru",
+)
+ESPEAK_PITCHES = ("20", "50", "80", "99")
+CACHE_DIR = Path(os.environ.get("APPLIANCE_DSP_CACHE", "/tmp/appliance-dsp-corpus"))
+
+
+def _cat_wavs(files: list[Path], max_seconds: float | None) -> bytes:
+    from appliance.dsp.wav import read_pcm
+
+    parts: list[bytes] = []
+    total = 0
+    limit = None if max_seconds is None else int(max_seconds * 8000) * 2
+    for p in files:
+        pcm, rate = read_pcm(p)
+        if rate != 8000:
+            continue
+        parts.append(pcm)
+        total += len(pcm)
+        if limit is not None and total >= limit:
+            break
+    out = b"".join(parts)
+    return out if limit is None else out[:limit]
+
+
+def real_speech(max_seconds: float | None = None) -> bytes:
+    """Recorded human speech at 8 kHz (asterisk-core-sounds-*-wav), empty when not installed."""
+    return _cat_wavs(speech_files(), max_seconds)
+
+
+def real_music(max_seconds: float | None = None) -> bytes:
+    """Recorded music on hold at 8 kHz (asterisk-moh-opsound-wav), empty when not installed."""
+    return _cat_wavs(music_files(), max_seconds)
+
+
+def espeak_corpus(
+    text: str,
+    voices: tuple[str, ...] = ESPEAK_VOICES,
+    pitches: tuple[str, ...] = ESPEAK_PITCHES,
+    words_per_take: int = 450,
+) -> bytes:
+    """Synthetic speech: ``text`` read in turns by every voice at every pitch (cached on disk)."""
+    import hashlib
+
+    key = hashlib.sha256(repr((text, voices, pitches, words_per_take)).encode()).hexdigest()[:16]
+    cached = CACHE_DIR / f"espeak-{key}.raw"
+    if cached.exists():
+        return cached.read_bytes()
+    words = text.split()
+    parts = []
+    i = 0
+    for voice in voices:
+        for pitch in pitches:
+            take = " ".join(words[i : i + words_per_take]) or "nothing to say"
+            i = (i + words_per_take) % max(1, len(words) - words_per_take)
+            parts.append(espeak_speech(take, 8000, voice, pitch))
+    pcm = b"".join(parts)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(pcm)
+    return pcm

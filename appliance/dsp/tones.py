@@ -205,18 +205,24 @@ class ToneDetector:
         self._samples = 0
 
     def feed(self, pcm: bytes) -> list[dict[str, Any]]:
-        data = self._odd + bytes(pcm)
+        """Feed samples; returns the tones that ended (or were recognised) within them."""
+        data = self._odd + pcm if self._odd else pcm
         usable = len(data) & ~1
-        self._odd = data[usable:]
-        view = memoryview(data)[:usable]
+        self._odd = bytes(data[usable:])
         out: list[dict[str, Any]] = []
-        step = 2 * MAX_SAMPLES_PER_CALL
-        for off in range(0, usable, step):
-            chunk = view[off : off + step]
-            lib.progress_feed(self._state, ffi.from_buffer("int16_t[]", chunk), len(chunk) // 2)
-            self._samples += len(chunk) // 2
-            self._drain()
-            out += self._close_stale(self._samples / self.sample_rate)
+        if not usable:
+            return out
+        samples = ffi.from_buffer("int16_t[]", data)
+        total = usable // 2
+        state = self._state
+        for off in range(0, total, MAX_SAMPLES_PER_CALL):
+            n = min(MAX_SAMPLES_PER_CALL, total - off)
+            lib.progress_feed(state, samples + off, n)
+            self._samples += n
+            if state.n_events:
+                self._drain()
+            if self._runs:
+                out += self._close_stale(self._samples / self.sample_rate)
         return out
 
     def flush(self) -> list[dict[str, Any]]:

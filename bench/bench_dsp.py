@@ -1,0 +1,110 @@
+"""Line DSP benchmark: speed of each detector and of the whole chain, and talk-off.
+
+Prints, at 8 and 16 kHz, seconds of audio processed per CPU second (one core) for the
+DTMF receiver, the caller-ID receiver, the call-progress tone detector and the whole
+chain (all three), and false DTMF digits per hour on the speech and music corpora:
+recorded speech and music on hold from Debian's asterisk-core-sounds-*-wav and
+asterisk-moh-opsound-wav when installed, espeak-ng speech and generated music always.
+
+    .venv/bin/python bench/bench_dsp.py [--seconds 600] [--talkoff-hours 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from appliance.dsp.callerid import CallerIdReceiver  # noqa: E402
+from appliance.dsp.chain import LineDsp  # noqa: E402
+from appliance.dsp.dtmf import DtmfReceiver  # noqa: E402
+from appliance.dsp.testsignals import (  # noqa: E402
+    espeak_corpus,
+    pitch_shift,
+    real_music,
+    real_speech,
+    synthetic_music,
+    talkoff_variants,
+)
+from appliance.dsp.tones import ToneDetector  # noqa: E402
+
+FEED_CHUNK_S = 0.02  # 20 ms chunks, as the daemon gets them from the line
+SHARED_DIR = Path("/work/shared")
+
+
+def speed(make: Callable[[], Any], pcm: bytes, rate: int, chunk_s: float = FEED_CHUNK_S) -> float:
+    """Seconds of audio per CPU second."""
+    det = make()
+    step = 2 * int(rate * chunk_s)
+    start = time.process_time()
+    for off in range(0, len(pcm), step):
+        det.feed(pcm[off : off + step])
+    det.flush()
+    return len(pcm) / 2 / rate / (time.process_time() - start)
+
+
+def false_digits(pcm: bytes) -> int:
+    rx = DtmfReceiver(8000)
+    return len(rx.feed(pcm) + rx.flush())
+
+
+def upsample(pcm: bytes) -> bytes:
+    return pitch_shift(pcm, 0.5)
+
+
+def speech_text() -> str:
+    texts = [p.read_text(errors="ignore") for p in sorted(SHARED_DIR.glob("*.md"))] if SHARED_DIR.is_dir() else []
+    text = " ".join(texts) or ("The laboratory opens at eight. Please have your referral ready. " * 400)
+    return "".join(ch if ch.isalnum() or ch in " .,;:!?" else " " for ch in text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=300, help="audio used for the speed figures")
+    parser.add_argument("--talkoff-hours", type=float, default=0, help="limit each talk-off corpus (0: all)")
+    args = parser.parse_args()
+
+    speech = real_speech(args.seconds) or espeak_corpus(speech_text())[: int(args.seconds * 8000) * 2]
+    print(f"speed corpus: {len(speech) / 16000:.0f} s of {'recorded' if real_speech(1) else 'espeak'} speech")
+    print(f"{'detector':<28}{'8 kHz':>14}{'16 kHz':>14}   (seconds of audio per CPU second)")
+    wide = upsample(speech)
+    rows: list[tuple[str, Callable[[int], Any]]] = [
+        ("DTMF receiver", lambda r: DtmfReceiver(r)),
+        ("caller ID (Bell 202 + V.23)", lambda r: CallerIdReceiver(r)),
+        ("call-progress tones", lambda r: ToneDetector(r)),
+        ("whole chain", lambda r: LineDsp(r)),
+    ]
+    for name, make in rows:
+        s8 = speed(lambda make=make: make(8000), speech, 8000)
+        s16 = speed(lambda make=make: make(16000), wide, 16000)
+        print(f"{name:<28}{s8:>13.0f}x{s16:>13.0f}x")
+
+    print("\ntalk-off: false DTMF digits (as recorded, +12 dB clipped, pitch x1.15, pitch x0.87)")
+    limit = int(args.talkoff_hours * 3600 * 8000) * 2 or None
+    corpora = {
+        "recorded speech (asterisk-core-sounds)": real_speech(),
+        "espeak-ng speech": espeak_corpus(speech_text()),
+        "music on hold (asterisk-moh-opsound)": real_music(),
+        "generated music": synthetic_music(1800),
+    }
+    for name, pcm in corpora.items():
+        if not pcm:
+            print(f"{name:<40} not installed")
+            continue
+        pcm = pcm[:limit] if limit else pcm
+        hours = 0.0
+        found = 0
+        for _, variant in talkoff_variants(pcm):
+            hours += len(variant) / 2 / 8000 / 3600
+            found += false_digits(variant)
+        print(f"{name:<40}{hours:>7.2f} h {found:>5} false digits  {found / hours:>7.2f} per hour")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
