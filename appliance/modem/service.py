@@ -271,7 +271,8 @@ class ModemService(Service):
         now = time.monotonic
         next_health = next_inbox = next_house = next_send = 0.0
         next_claim = 0.0
-        next_queue_health = 0.0  # 0: queue figures up to date
+        next_queue_health = 0.0  # counting a deep queue costs: at most every QUEUE_HEALTH_S
+        queue_changed = False
         batch: deque[DueMessage] = deque()
         send_failures = 0
         while not self._stopping:
@@ -308,13 +309,14 @@ class ModemService(Service):
                 if send_failures >= CONSECUTIVE_SEND_FAILURES_TO_RECOVER:
                     raise ModemUnhealthy(f"{send_failures} sends failed in a row")
                 next_send = now() + self.cfg.send_interval + modem.info.profile.send_settle_s
+                queue_changed = True
                 if now() >= next_queue_health:
                     await self._refresh_queue()
-                    next_queue_health = now() + QUEUE_HEALTH_S
+                    queue_changed, next_queue_health = False, now() + QUEUE_HEALTH_S
                 continue
-            if not batch and next_queue_health and now() >= next_queue_health:
-                await self._refresh_queue()
-                next_queue_health = 0.0
+            if queue_changed and not batch and now() >= next_queue_health:
+                await self._refresh_queue()  # the last figures after a burst of sends
+                queue_changed, next_queue_health = False, now() + QUEUE_HEALTH_S
             if self._events:
                 continue
             wake_at = min(next_health, next_inbox, next_house, next_send if batch else next_claim)

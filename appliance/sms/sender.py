@@ -132,7 +132,7 @@ class OutboxSender:
         conn = self.store.conn
         rows = conn.execute(
             "SELECT id, number, text, notification_id, attempts, expires_at, concat_ref "
-            "FROM sms_messages WHERE box = 'outbox' AND status = 'queued' AND id > ? "
+            "FROM sms_messages INDEXED BY sms_queue WHERE box = 'outbox' AND status = 'queued' AND id > ? "
             "AND (not_before IS NULL OR not_before <= ?) "
             "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
             (after_id, now, now, limit),
@@ -158,7 +158,7 @@ class OutboxSender:
         conn = self.store.conn
         with self.store.transaction():
             rows = conn.execute(
-                "SELECT id FROM sms_messages WHERE box = 'outbox' AND status = 'queued' "
+                "SELECT id FROM sms_messages INDEXED BY sms_expiry WHERE box = 'outbox' AND status = 'queued' "
                 "AND expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",
                 (now, limit),
             ).fetchall()
@@ -169,7 +169,7 @@ class OutboxSender:
     def counts(self) -> dict[str, int]:
         """Outbox messages by status, for health (queued, sending, unknown, ...)."""
         rows = self.store.conn.execute(
-            "SELECT status, COUNT(*) FROM sms_messages WHERE box = 'outbox' "
+            "SELECT status, COUNT(*) FROM sms_messages INDEXED BY sms_queue WHERE box = 'outbox' "
             "AND status IN ('queued', 'sending', 'unknown') GROUP BY status"
         ).fetchall()
         return {status: int(n) for status, n in rows}
