@@ -35,6 +35,8 @@
 #define FSK_PI 3.14159265358979323846
 #define RING_LEN 64          /* power of two >= the longest window (13) and onset block (32) */
 #define RESYNC_PERIODS 16    /* table periods between exact re-sums (~0.16 s) */
+#define SPACE_RUN_CAP (1 << 20) /* only ==0 and >= a few samples matter */
+#define BLOCK_LEN 64         /* samples per front-end block */
 #define HIST_LEN 512         /* correlator history: power of two > 24 bauds at 16 kHz */
 #define ROT_BITS 24.0        /* mark run measured for the mark frequency, at most */
 #define PHASE_LEN_MAX 160    /* lcm of the tone periods at 16 kHz */
@@ -73,6 +75,7 @@ typedef struct {
     double space_hz;
     float em, es;                        /* correlator energies, this sample */
     float em_prev, es_prev;
+    float em_last, es_last;              /* the previous block's last sample */
     float ps_re, ps_im;                  /* previous space correlator output */
     double rot_s_re, rot_s_im;           /* space rotation inside the message */
     int space_run;
@@ -491,36 +494,99 @@ static double crossing_time(const demod_t *dm, int64_t n)
     return (double)(n - 1) + (denom > 0.0f ? (double)(d_prev / denom) : 1.0);
 }
 
-/* Per sample and demodulator. Branch-free on the noisy decisions (a random
- * mark/space sign in noise would mispredict half the time). */
-static inline __attribute__((always_inline)) void demod_sample(fsk_receiver_t *rx, demod_t *dm,
-                                                               v4sf acc)
+/* Loads sample i of the block into the fields the cold paths read. */
+static void load_sample(demod_t *dm, const float *em, const float *es, int i)
 {
-    v4sf sq = acc * acc;
-    float em = sq[0] + sq[1];
-    float es = sq[2] + sq[3];
-    int64_t n = rx->n;
-    int is_space = em < es;
-    int falling = is_space & (dm->space_run == 0);
-    int space_run = (dm->space_run + 1) & -is_space;
+    dm->em_prev = i > 0 ? em[i - 1] : dm->em_last;
+    dm->es_prev = i > 0 ? es[i - 1] : dm->es_last;
+    dm->em = em[i];
+    dm->es = es[i];
+}
 
-    rx->hist[dm->modulation][n & (HIST_LEN - 1)] = acc;
-    dm->em_prev = dm->em;
-    dm->es_prev = dm->es;
-    dm->em = em;
-    dm->es = es;
-    dm->space_run = space_run;
-    dm->mark_run_start = space_run >= rx->space_run_samples ? (double)n : dm->mark_run_start;
-    if (dm->msg_state == MSG_HUNT) {
-        /* Only a start edge after a long enough mark run can begin a message;
-         * in noise the first test already fails. */
-        if ((double)n - dm->mark_run_start >= rx->min_lead_samples && falling)
-            demod_hunt(rx, dm, (double)n, 1, crossing_time(dm, n));
-        else if (dm->n_candidates)
-            demod_hunt(rx, dm, (double)n, 0, 0.0);
-        return;
+/* One demodulator over a block of correlator energies. The common path (no
+ * message, no candidate) is branch-free on the noisy mark/space decisions (a
+ * random sign would mispredict half the time) and keeps its state in locals. */
+static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *em, const float *es, int len,
+                        int64_t n0)
+{
+    int space_run = dm->space_run;
+    int64_t mark_run_start = (int64_t)dm->mark_run_start;
+    const int space_run_samples = rx->space_run_samples;
+    const int64_t min_lead = (int64_t)ceil(rx->min_lead_samples);
+    int i;
+
+    for (i = 0; i < len; i++) {
+        int64_t n = n0 + i;
+        int is_space = em[i] < es[i];
+        int falling = is_space & (space_run == 0);
+        space_run = (space_run + 1) & -is_space;
+        /* mark_run_start = n when the space run is long enough, without a branch */
+        mark_run_start += (n - mark_run_start) & -(int64_t)(space_run >= space_run_samples);
+        if (dm->msg_state == MSG_HUNT) {
+            /* Only a start edge after a long enough mark run can begin a
+             * message; in noise the first test already fails. */
+            int edge = (n - mark_run_start >= min_lead) & falling;
+            if (!edge && !dm->n_candidates)
+                continue;
+            dm->space_run = space_run;
+            dm->mark_run_start = (double)mark_run_start;
+            load_sample(dm, em, es, i);
+            demod_hunt(rx, dm, (double)n, edge, edge ? crossing_time(dm, n) : 0.0);
+        } else {
+            v4sf acc = rx->hist[dm->modulation][n & (HIST_LEN - 1)];
+            dm->space_run = space_run;
+            dm->mark_run_start = (double)mark_run_start;
+            load_sample(dm, em, es, i);
+            demod_in_message(rx, dm, n, falling, acc[2], acc[3]);
+        }
     }
-    demod_in_message(rx, dm, n, falling, acc[2], acc[3]);
+    dm->space_run = space_run > SPACE_RUN_CAP ? SPACE_RUN_CAP : space_run;
+    dm->mark_run_start = (double)mark_run_start;
+}
+
+/* The same as demod_block for a hunting demodulator in a block where no start
+ * edge can begin a message, on the block's mark/space bits (bit i: sample i
+ * is space) - the common case, noise or silence or tone, in a few word
+ * operations. Returns 0, changing nothing, when the block needs demod_block. */
+static int demod_block_idle(const fsk_receiver_t *rx, demod_t *dm, uint64_t space, int len,
+                            int64_t n0)
+{
+    const int thr = rx->space_run_samples;
+    int64_t mark_run_start = (int64_t)dm->mark_run_start;
+    int64_t min_lead = (int64_t)ceil(rx->min_lead_samples);
+    uint64_t valid = len == 64 ? ~(uint64_t)0 : (((uint64_t)1 << len) - 1);
+    uint64_t history, runs, falling, edges;
+    int k, first_run, top_run;
+
+#ifdef FSK_NO_IDLE_PATH
+    return 0;
+#endif
+    if (dm->msg_state != MSG_HUNT || dm->n_candidates || min_lead <= BLOCK_LEN || thr < 2)
+        return 0;
+    /* the space run carried in from before the block, as ones at the top */
+    history = dm->space_run >= 64 ? ~(uint64_t)0
+              : dm->space_run == 0 ? 0 : ~(uint64_t)0 << (64 - dm->space_run);
+    runs = space;
+    for (k = 1; k < thr; k++)
+        runs &= (space << k) | (history >> (64 - k));
+    falling = space & ~((space << 1) | (history >> 63));
+    /* an edge can only qualify before the first long space run of the block
+     * (after one, the mark run is shorter than the block, so shorter than min_lead) */
+    first_run = runs ? __builtin_ctzll(runs) : 64;
+    edges = falling & (first_run == 64 ? valid : (((uint64_t)1 << first_run) - 1));
+    if (edges) {
+        int64_t p_min = min_lead - (n0 - mark_run_start);
+        if (p_min < 64 && (p_min <= 0 || (edges >> p_min) != 0))
+            return 0;
+    }
+    if (runs)
+        mark_run_start = n0 + 63 - __builtin_clzll(runs);
+    top_run = (~space & valid) ? 63 - __builtin_clzll(~space & valid) : -1; /* last mark */
+    dm->space_run = top_run < 0 ? dm->space_run + len : len - 1 - top_run;
+    if (dm->space_run > SPACE_RUN_CAP)
+        dm->space_run = SPACE_RUN_CAP; /* a space tone for days must not overflow it */
+    dm->mark_run_start = (double)mark_run_start;
+    return 1;
 }
 
 static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling, float fsr,
@@ -594,24 +660,24 @@ static void resync_sums(fsk_receiver_t *rx)
     }
 }
 
-/* The sample loop. Hot state is kept in locals (registers) and written back
- * at the end; the demodulators' cold paths only read rx->n. Returns the
- * samples consumed: all of them, or up to one that completed a message
- * (unless tracing, which records d for one demodulator and drops messages). */
-static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trace_mod,
-                  float *stat_out)
+/* Front end over one block: DC blocker, correlators (kept in locals, written
+ * back at the end), history, onset; the energies go to em/es per demodulator. */
+static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, float em[][BLOCK_LEN],
+                      float es[][BLOCK_LEN], uint64_t *space_bits)
 {
+    uint64_t bits0 = 0, bits1 = 0;
     v4sf acc0 = rx->acc[0], acc1 = rx->acc[1];
     int64_t dc = rx->dc_q16;
     int32_t x1 = rx->dc_x1;
     int64_t n = rx->n;
     int phase = rx->phase, phase_old = rx->phase_old;
     const int dc_shift = rx->dc_shift, window = rx->window, phase_len = rx->phase_len;
-    size_t i;
+    int i;
 
-    for (i = 0; i < count; i++) {
+    for (i = 0; i < len; i++) {
         int32_t x = pcm[i], y;
         float fy, fy_old;
+        v4sf sq0, sq1;
         /* DC blocker in Q16 (no dead band); int64: adversarial input cannot overflow it */
         dc = ((int64_t)(x - x1) * 65536) + dc - (dc >> dc_shift);
         x1 = x;
@@ -620,11 +686,13 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
         fy = (float)y;
         fy_old = (float)rx->ring[(n - window) & (RING_LEN - 1)];
         rx->ring[n & (RING_LEN - 1)] = y;
-        rx->n = n;
-        if (++rx->onset_count == rx->onset_block)
+        if (++rx->onset_count == rx->onset_block) {
+            rx->n = n;
             onset_block(rx);
+        }
         if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS) {
             rx->resync_count = 0;
+            rx->n = n;
             rx->phase = phase;
             resync_sums(rx);
             acc0 = rx->acc[0];
@@ -633,30 +701,66 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
             acc0 += fy * rx->table[phase][0] - fy_old * rx->table[phase_old][0];
             acc1 += fy * rx->table[phase][1] - fy_old * rx->table[phase_old][1];
         }
-        demod_sample(rx, &rx->demod[0], acc0);
-        demod_sample(rx, &rx->demod[1], acc1);
+        rx->hist[0][n & (HIST_LEN - 1)] = acc0;
+        rx->hist[1][n & (HIST_LEN - 1)] = acc1;
+        sq0 = acc0 * acc0;
+        sq1 = acc1 * acc1;
+        em[0][i] = sq0[0] + sq0[1];
+        es[0][i] = sq0[2] + sq0[3];
+        em[1][i] = sq1[0] + sq1[1];
+        es[1][i] = sq1[2] + sq1[3];
+        bits0 |= (uint64_t)(em[0][i] < es[0][i]) << i;
+        bits1 |= (uint64_t)(em[1][i] < es[1][i]) << i;
         n++;
         if (++phase == phase_len)
             phase = 0;
         if (++phase_old == phase_len)
             phase_old = 0;
-        if (stat_out != NULL) {
-            const demod_t *dm = &rx->demod[trace_mod];
-            stat_out[i] = ratio(dm->em, dm->es);
-            rx->demod[0].ready = rx->demod[1].ready = 0;
-        } else if (rx->demod[0].ready | rx->demod[1].ready) {
-            i++;
-            break;
-        }
     }
     rx->acc[0] = acc0;
     rx->acc[1] = acc1;
     rx->dc_q16 = dc;
     rx->dc_x1 = x1;
-    rx->n = n;
     rx->phase = phase;
     rx->phase_old = phase_old;
-    return i;
+    space_bits[0] = bits0;
+    space_bits[1] = bits1;
+}
+
+/* Blocks through the front end and both demodulators. Stops after a block in
+ * which a message completed (at most one per demodulator: a message lasts
+ * longer than a block), unless tracing, which records d for one demodulator
+ * and drops messages. The results do not depend on the block boundaries. */
+static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trace_mod,
+                  float *stat_out)
+{
+    float em[FSK_NUM_MODS][BLOCK_LEN], es[FSK_NUM_MODS][BLOCK_LEN];
+    uint64_t space_bits[FSK_NUM_MODS];
+    size_t done = 0;
+    while (done < count) {
+        int len = count - done < BLOCK_LEN ? (int)(count - done) : BLOCK_LEN;
+        int64_t n0 = rx->n;
+        int i;
+        front_end(rx, pcm + done, len, em, es, space_bits);
+        if (!demod_block_idle(rx, &rx->demod[0], space_bits[0], len, n0))
+            demod_block(rx, &rx->demod[0], em[0], es[0], len, n0);
+        if (!demod_block_idle(rx, &rx->demod[1], space_bits[1], len, n0))
+            demod_block(rx, &rx->demod[1], em[1], es[1], len, n0);
+        rx->demod[0].em_last = em[0][len - 1];
+        rx->demod[0].es_last = es[0][len - 1];
+        rx->demod[1].em_last = em[1][len - 1];
+        rx->demod[1].es_last = es[1][len - 1];
+        rx->n = n0 + len;
+        done += (size_t)len;
+        if (stat_out != NULL) {
+            for (i = 0; i < len; i++)
+                stat_out[done - (size_t)len + (size_t)i] = ratio(em[trace_mod][i], es[trace_mod][i]);
+            rx->demod[0].ready = rx->demod[1].ready = 0;
+        } else if (rx->demod[0].ready | rx->demod[1].ready) {
+            break;
+        }
+    }
+    return done;
 }
 
 size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int *ready)
@@ -668,15 +772,15 @@ size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, in
 
 int fsk_receiver_take(fsk_receiver_t *rx, fsk_message_t *out)
 {
-    int m;
-    for (m = 0; m < FSK_NUM_MODS; m++) {
-        if (rx->demod[m].ready) {
-            rx->demod[m].ready = 0;
-            *out = rx->demod[m].msg;
-            return 1;
-        }
-    }
-    return 0;
+    demod_t *a = &rx->demod[0], *b = &rx->demod[1];
+    demod_t *first = a->ready ? a : b;
+    if (a->ready && b->ready && b->msg.end_sample < a->msg.end_sample)
+        first = b;
+    if (!first->ready)
+        return 0;
+    first->ready = 0;
+    *out = first->msg;
+    return 1;
 }
 
 void fsk_receiver_trace(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int modulation,
