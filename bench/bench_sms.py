@@ -18,13 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from appliance.config import load_config  # noqa: E402
-from appliance.daemon.context import AppContext  # noqa: E402
-from appliance.modem.service import ModemService  # noqa: E402
-from appliance.modem.simulator import SimulatedModem  # noqa: E402
-from appliance.sms.outbox import SmsOutbox  # noqa: E402
-from appliance.sms.sender import OutboxSender  # noqa: E402
-from appliance.store.db import Store, utcnow  # noqa: E402
+import contextlib
+
+from appliance.config import load_config
+from appliance.daemon.context import AppContext
+from appliance.modem.service import ModemService
+from appliance.modem.simulator import SimulatedModem
+from appliance.sms.outbox import SmsOutbox
+from appliance.sms.sender import OutboxSender
+from appliance.store.db import Store, utcnow
 
 
 def rss_mb() -> float:
@@ -91,10 +93,8 @@ async def run_until_sent(service: ModemService, store: Store, target: int, timeo
     elapsed = time.perf_counter() - start
     await service.stop()
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     if sent < target:
         raise SystemExit(f"only {sent} of {target} sent in {timeout} s")
     return elapsed
