@@ -30,7 +30,8 @@ USERS = {CENTRAL_USER: "central-secret", SITE: "bench-secret"}
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def fill(db_path: Path, stream: str, start: int, count: int, batch: int = 5000) -> None:
+def fill(db_path: Path, stream: str, start: int, count: int, batch: int = 5000, pause: float = 0.0) -> None:
+    """Write events from another process, ``batch`` per transaction, ``pause`` s between them."""
     store = Store.open(db_path)
     try:
         outbox = EventOutbox(store)
@@ -38,6 +39,8 @@ def fill(db_path: Path, stream: str, start: int, count: int, batch: int = 5000) 
             with store.transaction():
                 for i in range(lo, min(lo + batch, start + count)):
                     outbox.append(stream, {"i": i, "status": "delivered", "message_id": i})
+            # A writer that never pauses starves the daemon's commits (SQLite's lock is not fair).
+            time.sleep(pause)
     finally:
         store.close()
 
@@ -95,7 +98,7 @@ def main() -> int:
             "APPLIANCE_MODEM__DRIVER": "none",
             "APPLIANCE_LINE__DRIVER": "none",
             "APPLIANCE_STORAGE__MIN_FREE_MB": "1",
-            "APPLIANCE_LOG__LEVEL": "warning",
+            "APPLIANCE_LOG__LEVEL": "info",
         }
         db_url = f"sqlite:///{work / 'central.db'}" if args.db == "sqlite" else PG_URL
         if args.db == "postgresql":
@@ -131,7 +134,7 @@ def main() -> int:
             # 2. Live: events written while connected, measured from first write to last ack.
             before = central.counters.stored
             start = time.monotonic()
-            writer = threading.Thread(target=fill, args=(db_path, "call", 0, args.live, 500))
+            writer = threading.Thread(target=fill, args=(db_path, "call", 0, args.live, 500, 0.02))
             writer.start()
             wait_stored(central, before + args.live, 600)
             writer.join()
@@ -149,6 +152,12 @@ def main() -> int:
                 f"central: stored {c.stored}, duplicates {c.duplicates}, acks sent {c.acks_sent}, batches {c.batches}"
             )
             daemon.terminate()
+            notable = [
+                line
+                for line in daemon.log().splitlines()
+                if "again" in line or "disconnected" in line or "refused" in line or "ERROR" in line
+            ]
+            print(f"daemon log: {len(notable)} resend/disconnect lines" + "".join(f"\n  {ln}" for ln in notable[:10]))
         finally:
             central.stop()
             broker.stop()

@@ -37,9 +37,7 @@ log = logging.getLogger(__name__)
 
 DOWNLINK_QUEUE_MAX = 1000  # messages received but not yet applied (the broker's window is smaller)
 DOWNLINK_BATCH_MAX = 200  # messages applied per durable commit
-STORE_RETRY_S = (
-    5.0  # a failed commit (disk full) is retried after this long; nothing is PUBACKed meanwhile
-)
+STORE_RETRY_S = 2.0  # a failed commit (disk full, locked) is retried; nothing is PUBACKed meanwhile
 HEALTH_INTERVAL_S = 5.0
 PRUNE_INTERVAL_S = 300.0
 ACKED_EVENTS_KEEP_S = (

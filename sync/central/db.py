@@ -99,8 +99,10 @@ class CentralDB:
         """Insert events, skipping ones already stored; commit; return how many were new."""
         now = _now()
         new = 0
+        # One global insert order keeps concurrent instances from deadlocking on each other's rows.
+        ordered = sorted(events, key=lambda e: (e.site, e.stream, e.seq))
         try:
-            for e in events:
+            for e in ordered:
                 cur = self._execute(
                     "INSERT INTO central_events(id, site, stream, seq, ts, data, received_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
