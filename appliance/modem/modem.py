@@ -30,6 +30,7 @@ PIN_SETTLE_S = 3.0  # after AT+CPIN="...", the SIM needs a moment before SMS com
 RESET_SETTLE_S = 5.0  # after AT+CFUN=1,1 the modem reboots; USB ports may vanish meanwhile
 
 _QUOTED = re.compile(r'"([^"]*)"')
+SIM_BLOCKING_STATES = frozenset({"SIM PIN", "SIM PUK", "SIM PIN2", "SIM PUK2", "NOT INSERTED", "FAILURE", "BUSY"})
 
 
 @dataclass(frozen=True)
@@ -229,8 +230,10 @@ class GsmModem:
                 raise SimLocked(f"the SIM refused modem.pin ({err.text}); not retrying") from err
             await asyncio.sleep(PIN_SETTLE_S)
             state = await self.sim_state()
-        if state != "READY":
+        if state in SIM_BLOCKING_STATES or state.startswith(("SIM P", "PH-")):
             raise SimLocked(f"SIM not ready: {state}")
+        if state != "READY":
+            log.warning("SIM state %r not understood; carrying on", state)
         return state
 
     async def sim_state(self) -> str:
@@ -246,7 +249,9 @@ class GsmModem:
                     continue
                 if err.code == 13:
                     return "FAILURE"
-                raise
+                return f"ERROR {err.code}"
+            except AtCommandError:
+                return "UNKNOWN"  # a modem without AT+CPIN?: try the SMS commands anyway
             return (resp.value("+CPIN:") or "UNKNOWN").strip('"').upper()
         return "BUSY"
 
@@ -254,7 +259,10 @@ class GsmModem:
 
     async def signal(self) -> int | None:
         """RSSI as +CSQ gives it (0-31), None when unknown (99)."""
-        resp = await self.at("AT+CSQ")
+        try:
+            resp = await self.at("AT+CSQ")
+        except AtCommandError:
+            return None
         values = _ints(resp.value("+CSQ:") or "")
         if not values or values[0] == 99:
             return None
@@ -355,8 +363,11 @@ class GsmModem:
                     raise
 
     async def storage_usage(self) -> tuple[int, int]:
-        """(used, total) of the receive storage."""
-        resp = await self.at("AT+CPMS?")
+        """(used, total) of the receive storage (the last known figures if the modem refuses)."""
+        try:
+            resp = await self.at("AT+CPMS?")
+        except AtCommandError:
+            return self.info.storage_used, self.info.storage_total
         values = _ints(resp.value("+CPMS:") or "")
         if len(values) >= 2:
             self.info.storage_used, self.info.storage_total = values[0], values[1]

@@ -20,6 +20,7 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -278,15 +279,15 @@ class ModemService(Service):
         while not self._stopping:
             if modem.lost.is_set():
                 raise DeviceGone("modem port lost")
-            await self._handle_events(modem)
+            await self._tolerant(self._handle_events(modem), "handling modem events")
             if self._events_overflowed:
                 self._events_overflowed = False
                 next_inbox = 0.0
             if now() >= next_health:
-                await self._update_health(modem)
+                await self._tolerant(self._update_health(modem), "reading the modem's state")
                 next_health = now() + HEALTH_POLL_S
             if now() >= next_inbox:
-                await self._poll_inbox(modem)
+                await self._tolerant(self._poll_inbox(modem), "polling stored messages")
                 next_inbox = now() + INBOX_POLL_S
             if now() >= next_house:
                 await self._housekeeping()
@@ -323,6 +324,13 @@ class ModemService(Service):
             self._kick.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), max(0.0, wake_at - now()))
+
+    async def _tolerant(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``work``; a refused command (ERROR) is logged, only timeouts and a lost port escalate."""
+        try:
+            await work
+        except AtCommandError as err:
+            log.warning("%s: the modem refused %s", what, err)
 
     # -- sending -------------------------------------------------------------------------------
 

@@ -122,14 +122,17 @@ class SerialTransport:
 
 def open_port(url: str, baudrate: int) -> Any:
     """Open a serial port or pyserial URL for AT traffic (8N1, no flow control, timeouts set)."""
+    exclusive = True if url.startswith("/") else None  # keep ModemManager & co. off a device path
     try:
-        return serial.serial_for_url(
-            url,
-            baudrate=baudrate,
-            timeout=READ_POLL_S,
-            write_timeout=WRITE_TIMEOUT_S,
-            exclusive=True if url.startswith("/") else None,
-        )
+        try:
+            return serial.serial_for_url(
+                url, baudrate=baudrate, timeout=READ_POLL_S, write_timeout=WRITE_TIMEOUT_S, exclusive=exclusive
+            )
+        except serial.SerialException as err:
+            if not exclusive or "lock" not in str(err).lower():
+                raise
+            log.warning("modem port %s is locked by another program; opening it shared", url)
+            return serial.serial_for_url(url, baudrate=baudrate, timeout=READ_POLL_S, write_timeout=WRITE_TIMEOUT_S)
     except (serial.SerialException, OSError, ValueError) as err:
         raise DeviceGone(f"cannot open modem port {url}: {err}") from err
 
