@@ -115,23 +115,27 @@ class CallerIdReceiver:
         if self._odd:
             pcm = self._odd + pcm
             self._odd = b""
-        if len(pcm) % 2:
+        if len(pcm) & 1:
             self._odd = pcm[-1:]
             pcm = pcm[:-1]
-        total = len(pcm) // 2
+        total = len(pcm) >> 1
         if not total:
             return []
         buf = ffi.from_buffer("int16_t[]", pcm)
+        process, ready = lib.fsk_receiver_process, self._ready
+        done = process(self._state, buf, total, ready)
+        if done == total and not ready[0]:
+            return []  # the common case: no message ended in this chunk
         out: list[FskMessage] = []
-        done = 0
-        while done < total:
-            done += lib.fsk_receiver_process(self._state, buf + done, total - done, self._ready)
-            if self._ready[0]:
+        while True:
+            if ready[0]:
                 while lib.fsk_receiver_take(self._state, self._msg):
                     message = self._take(self._msg)
                     if message is not None:
                         out.append(message)
-        return out
+            if done >= total:
+                return out
+            done += process(self._state, buf + done, total - done, ready)
 
     def _take(self, msg: Any) -> FskMessage | None:
         raw = bytes(ffi.buffer(msg.bytes, msg.len))
