@@ -14,6 +14,7 @@
 #define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
 #define MIN_GAIN 0.2f
 #define IN_SPEC_DEV 0.015f
+#define PRECHECK 0.4f
 
 static const float FREQS[DTMF_BINS] = {697.0f, 770.0f, 852.0f, 941.0f, 1209.0f, 1336.0f, 1477.0f, 1633.0f};
 static const char KEYS[16] = {'1', '2', '3', 'A', '4', '5', '6', 'B', '7', '8', '9', 'C', '*', '0', '#', 'D'};
@@ -42,7 +43,7 @@ void dtmf_rx_default_params(dtmf_params *p)
 
 /* kern[i][k]: what a unit tone at bin i gives at bin k over n samples, relative to
  * what it gives at its own bin (the rectangular window's Dirichlet kernel). */
-static void kernel(float *kern, const float *omega, int n)
+static void kernel(float *kern, float *inv_det, const float *omega, int n)
 {
     for (int i = 0; i < DTMF_BINS; i++) {
         for (int k = 0; k < DTMF_BINS; k++) {
@@ -55,6 +56,17 @@ static void kernel(float *kern, const float *omega, int n)
             }
             kern[2 * (i * DTMF_BINS + k)] = (float) re;
             kern[2 * (i * DTMF_BINS + k) + 1] = (float) im;
+        }
+    }
+    /* 1 / (1 - kern[k][i] kern[i][k]) for every pair, the 2x2 solve's determinant */
+    for (int i = 0; i < DTMF_BINS; i++) {
+        for (int k = 0; k < DTMF_BINS; k++) {
+            double ar = kern[2 * (k * DTMF_BINS + i)], ai = kern[2 * (k * DTMF_BINS + i) + 1];
+            double br = kern[2 * (i * DTMF_BINS + k)], bi = kern[2 * (i * DTMF_BINS + k) + 1];
+            double dr = 1.0 - (ar * br - ai * bi), di = -(ar * bi + ai * br);
+            double m = dr * dr + di * di;
+            inv_det[2 * (i * DTMF_BINS + k)] = (float) (dr / m);
+            inv_det[2 * (i * DTMF_BINS + k) + 1] = (float) (-di / m);
         }
     }
 }
@@ -86,8 +98,8 @@ int dtmf_rx_init(dtmf_rx_state *s, int sample_rate, const dtmf_params *p)
         s->harm_coef[k] = 2.0f * cosf(2.0f * w);
     }
     goertzel_bank_init(&s->bank, s->coef, DTMF_BINS);
-    kernel(s->kern_win, s->omega, 2 * sub);
-    kernel(s->kern_sub, s->omega, sub);
+    kernel(s->kern_win, s->inv_det_win, s->omega, 2 * sub);
+    kernel(s->kern_sub, s->inv_det_sub, s->omega, sub);
     s->groups_len = sub - sub % 4;
     float amp = 32767.0f * powf(10.0f, (s->p.min_level_dbm0 - DBM0_FULL_SCALE_SINE) / 20.0f);
     s->min_tone_energy = (amp * (float) sub) * (amp * (float) sub);
@@ -154,13 +166,13 @@ static int best_in(const float *e, int from)
 
 /* The complex amplitudes of tones r and c with each one's leakage into the other's
  * bin taken out (a 2x2 solve with the window's own kernel). */
-static void unmix(const float complex *kern, const float complex *w, int r, int c, float complex *ur,
-                  float complex *uc)
+static void unmix(const float complex *kern, const float complex *inv_det, const float complex *w, int r, int c,
+                  float complex *ur, float complex *uc)
 {
     float complex a = kern[c * DTMF_BINS + r], b = kern[r * DTMF_BINS + c];
-    float complex det = 1.0f - a * b;
-    *ur = (w[r] - a * w[c]) / det;
-    *uc = (w[c] - b * w[r]) / det;
+    float complex inv = inv_det[r * DTMF_BINS + c];
+    *ur = (w[r] - a * w[c]) * inv;
+    *uc = (w[c] - b * w[r]) * inv;
 }
 
 /* Every other bin of the group stays clear of the tone once both tones' leakage is removed. */
@@ -194,17 +206,22 @@ static int window_hit(dtmf_rx_state *s, const float complex *ya, const float com
         return 0;
     if (we[r] < s->min_tone_energy || we[c] < s->min_tone_energy)
         return 0;
+    /* cheap early exit for most speech: even after every correction below the two
+     * tones could not reach the ratio (corrections gain less than 1 / PRECHECK) */
+    if (we[r] + we[c] < PRECHECK * s->p.min_tone_ratio * (float) sub * win_energy)
+        return 0;
     const float complex *kern_win = (const float complex *) s->kern_win;
     const float complex *kern_sub = (const float complex *) s->kern_sub;
     const float complex *rot = (const float complex *) s->rot;
     float complex ur, uc, ar, ac, br, bc;
-    unmix(kern_win, w, r, c, &ur, &uc);
+    unmix(kern_win, (const float complex *) s->inv_det_win, w, r, c, &ur, &uc);
     float row = energy_of(ur), col = energy_of(uc);
     if (!peak_clear(s, w, ur, uc, r, c, r, 0, row) || !peak_clear(s, w, ur, uc, r, c, c, 4, col))
         return 0;
     /* each tone's frequency from its phase advance between the halves */
-    unmix(kern_sub, ya, r, c, &ar, &ac);
-    unmix(kern_sub, yb, r, c, &br, &bc);
+    const float complex *inv_sub = (const float complex *) s->inv_det_sub;
+    unmix(kern_sub, inv_sub, ya, r, c, &ar, &ac);
+    unmix(kern_sub, inv_sub, yb, r, c, &br, &bc);
     float complex adv[2] = {br * conjf(ar) * rot[r], bc * conjf(ac) * rot[c]};
     int bins[2] = {r, c};
     float corrected[2] = {row, col};
@@ -360,8 +377,7 @@ static void finish_sub_block(dtmf_rx_state *s)
     s->sub_energy[3] = s->sub_energy[2];
     s->sub_energy[2] = s->sub_energy[1];
     s->sub_energy[1] = s->sub_energy[0];
-    s->sub_energy[0] = s->energy;
-    s->energy = 0.0f;
+    s->sub_energy[0] = goertzel_energy_take(s->energy);
     s->subs_seen++;
     if (s->subs_seen >= 2)
         judge_window(s, y);
@@ -384,7 +400,7 @@ static void to_ring(dtmf_rx_state *s, const int16_t *pcm, int n)
     }
 }
 
-void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n)
+GOERTZEL_CLONES void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n)
 {
     while (n > 0) {
         if (s->fill < s->groups_len) {
@@ -397,7 +413,7 @@ void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n)
                 }
                 if (s->n_pending < 4)
                     return;
-                s->energy = goertzel_bank_run4(&s->bank, DTMF_BINS / 4, s->s1, s->s2, s->pending, 1, s->energy);
+                goertzel_bank_run4(&s->bank, 1, s->s1, s->s2, s->pending, 1, s->energy);
                 to_ring(s, s->pending, 4);
                 s->n_pending = 0;
                 s->fill += 4;
@@ -406,7 +422,7 @@ void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n)
                 if (groups > n / 4)
                     groups = n / 4;
                 int m = (int) (4 * groups);
-                s->energy = goertzel_bank_run4(&s->bank, DTMF_BINS / 4, s->s1, s->s2, pcm, (int) groups, s->energy);
+                goertzel_bank_run4(&s->bank, 1, s->s1, s->s2, pcm, (int) groups, s->energy);
                 to_ring(s, pcm, m);
                 s->fill += m;
                 s->pos += m;
@@ -417,7 +433,7 @@ void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n)
             size_t m = (size_t) (s->sub_len - s->fill);
             if (m > n)
                 m = n;
-            s->energy = goertzel_bank_run1(&s->bank, DTMF_BINS / 4, s->s1, s->s2, pcm, (int) m, s->energy);
+            goertzel_bank_run1(&s->bank, 1, s->s1, s->s2, pcm, (int) m, s->energy);
             to_ring(s, pcm, (int) m);
             s->fill += (int32_t) m;
             s->pos += (int64_t) m;

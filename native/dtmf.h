@@ -57,11 +57,13 @@ typedef struct dtmf_rx_state {
     float to_start[2 * DTMF_BINS];    /* e^{-j w (S-1)} */
     float kern_win[2 * DTMF_BINS * DTMF_BINS];
     float kern_sub[2 * DTMF_BINS * DTMF_BINS];
+    float inv_det_win[2 * DTMF_BINS * DTMF_BINS];
+    float inv_det_sub[2 * DTMF_BINS * DTMF_BINS];
     float omega[DTMF_BINS];
     float harm_coef[DTMF_BINS];       /* Goertzel coefficient at twice each frequency */
     float s1[DTMF_BINS];
     float s2[DTMF_BINS];
-    float energy;
+    float energy[4];                  /* this sub-block's energy so far, in four lanes */
     int32_t fill;
     float prev[2 * DTMF_BINS];        /* the previous sub-block's DFT */
     float sub_energy[4];              /* last sub-block energies, [0] newest */

@@ -183,8 +183,7 @@ static void finish_sub_block(progress_state *s)
     memset(s->s2, 0, sizeof(s->s2));
     s->sub_energy[2] = s->sub_energy[1];
     s->sub_energy[1] = s->sub_energy[0];
-    s->sub_energy[0] = s->energy;
-    s->energy = 0.0f;
+    s->sub_energy[0] = goertzel_energy_take(s->energy);
     s->subs_seen++;
     if (s->subs_seen >= 2)
         judge_window(s, gre, gim);
@@ -192,7 +191,7 @@ static void finish_sub_block(progress_state *s)
     memcpy(s->prev_im, gim, sizeof(float) * (size_t) s->p.n_freqs);
 }
 
-void progress_feed(progress_state *s, const int16_t *pcm, size_t n)
+GOERTZEL_CLONES void progress_feed(progress_state *s, const int16_t *pcm, size_t n)
 {
     /* sub-blocks are multiples of four samples long; a group split across calls waits in pending */
     while (n > 0) {
@@ -219,9 +218,9 @@ void progress_feed(progress_state *s, const int16_t *pcm, size_t n)
             s->pos += (int64_t) (4 * g);
         }
         if (s->n_bins == 8)
-            s->energy = goertzel_bank_run4(&s->bank, 2, s->s1, s->s2, group, groups, s->energy);
+            goertzel_bank_run4(&s->bank, 1, s->s1, s->s2, group, groups, s->energy);
         else
-            s->energy = goertzel_bank_run4(&s->bank, 4, s->s1, s->s2, group, groups, s->energy);
+            goertzel_bank_run4(&s->bank, 2, s->s1, s->s2, group, groups, s->energy);
         s->fill += 4 * groups;
         if (s->fill == s->sub_len) {
             s->fill = 0;

@@ -55,7 +55,7 @@ typedef struct progress_state {
     float s2[PROGRESS_MAX_FREQS];
     float prev_re[PROGRESS_MAX_FREQS];
     float prev_im[PROGRESS_MAX_FREQS];
-    float energy;
+    float energy[4];
     float sub_energy[3];
     int32_t fill;
     int32_t n_pending;

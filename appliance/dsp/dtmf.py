@@ -13,8 +13,8 @@ from appliance._native import ffi, lib
 
 SAMPLE_RATES = (8000, 16000)
 # At most this many samples per C call, so that the C event buffer (64 events)
-# cannot overflow: 0.5 s holds at most ~10 digits, i.e. 20 events.
-MAX_SAMPLES_PER_CALL = 4000
+# cannot overflow: 1 s at 16 kHz (2 s at 8 kHz) holds at most ~25 digits, 50 events.
+MAX_SAMPLES_PER_CALL = 16000
 EVENT_START = 1
 EVENT_END = 2
 _TAKE = 64

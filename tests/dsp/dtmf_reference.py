@@ -16,6 +16,7 @@ import numpy as np
 FREQS = np.array([697.0, 770.0, 852.0, 941.0, 1209.0, 1336.0, 1477.0, 1633.0])
 KEYS = "123A456B789C*0#D"
 IN_SPEC_DEV = 0.015
+PRECHECK = 0.4
 HARMONIC_CLEARANCE_HZ = 100.0
 
 
@@ -106,6 +107,8 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
             reasons.append("balance")
         elif we[r] < min_e or we[c] < min_e:
             reasons.append("level")
+        elif we[r] + we[c] < PRECHECK * p.min_tone_ratio * sub * e_win:
+            reasons.append("ratio")
         else:
             ur, uc = _unmix(kern_win, win, r, c)
             row, col = abs(ur) ** 2, abs(uc) ** 2
