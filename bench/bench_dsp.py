@@ -20,10 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appliance.dsp.callerid import CallerIdReceiver  # noqa: E402
-from appliance.dsp.chain import LineDsp  # noqa: E402
-from appliance.dsp.dtmf import DtmfReceiver  # noqa: E402
-from appliance.dsp.testsignals import (  # noqa: E402
+from appliance.dsp.callerid import CallerIdReceiver
+from appliance.dsp.chain import LineDsp
+from appliance.dsp.dtmf import DtmfReceiver
+from appliance.dsp.testsignals import (
     espeak_corpus,
     pitch_shift,
     real_music,
@@ -31,7 +31,7 @@ from appliance.dsp.testsignals import (  # noqa: E402
     synthetic_music,
     talkoff_variants,
 )
-from appliance.dsp.tones import ToneDetector  # noqa: E402
+from appliance.dsp.tones import ToneDetector
 
 FEED_CHUNK_S = 0.02  # 20 ms chunks, as the daemon gets them from the line
 SHARED_DIR = Path("/work/shared")
@@ -74,10 +74,10 @@ def main() -> int:
     print(f"{'detector':<28}{'8 kHz':>14}{'16 kHz':>14}   (seconds of audio per CPU second)")
     wide = upsample(speech)
     rows: list[tuple[str, Callable[[int], Any]]] = [
-        ("DTMF receiver", lambda r: DtmfReceiver(r)),
-        ("caller ID (Bell 202 + V.23)", lambda r: CallerIdReceiver(r)),
-        ("call-progress tones", lambda r: ToneDetector(r)),
-        ("whole chain", lambda r: LineDsp(r)),
+        ("DTMF receiver", DtmfReceiver),
+        ("caller ID (Bell 202 + V.23)", CallerIdReceiver),
+        ("call-progress tones", ToneDetector),
+        ("whole chain", LineDsp),
     ]
     for name, make in rows:
         s8 = speed(lambda make=make: make(8000), speech, 8000)
@@ -92,11 +92,11 @@ def main() -> int:
         "music on hold (asterisk-moh-opsound)": real_music(),
         "generated music": synthetic_music(1800),
     }
-    for name, pcm in corpora.items():
-        if not pcm:
+    for name, full in corpora.items():
+        if not full:
             print(f"{name:<40} not installed")
             continue
-        pcm = pcm[:limit] if limit else pcm
+        pcm = full[:limit] if limit else full
         hours = 0.0
         found = 0
         for _, variant in talkoff_variants(pcm):

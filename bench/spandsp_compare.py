@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import spandsp_ref  # noqa: E402
-from bench_dsp import speech_text  # noqa: E402
+import spandsp_ref
+from bench_dsp import speech_text
 
-from appliance.dsp.chain import LineDsp  # noqa: E402
-from appliance.dsp.dtmf import DtmfReceiver  # noqa: E402
-from appliance.dsp.testsignals import (  # noqa: E402
+from appliance.dsp.chain import LineDsp
+from appliance.dsp.dtmf import DtmfReceiver
+from appliance.dsp.testsignals import (
     espeak_corpus,
     q24_matrix,
     real_music,
@@ -87,11 +87,11 @@ def talkoff(hours: float) -> None:
     }
     print("\ntalk-off: false digits (as recorded + 12 dB clipped + pitch x1.15 + pitch x0.87)")
     print(f"{'corpus':<20}{'hours':>8}{'ours':>8}{'spandsp':>9}")
-    for name, pcm in corpora.items():
-        if not pcm:
+    for name, full in corpora.items():
+        if not full:
             print(f"{name:<20} not installed")
             continue
-        pcm = pcm[:limit] if limit else pcm
+        pcm = full[:limit] if limit else full
         h = o = s = 0.0
         for _, v in talkoff_variants(pcm):
             h += len(v) / 16000 / 3600
