@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,8 @@ def main() -> int:
         ("whole chain", LineDsp),
     ]
     for name, make in rows:
-        s8 = speed(lambda make=make: make(8000), speech, 8000)
-        s16 = speed(lambda make=make: make(16000), wide, 16000)
+        s8 = speed(partial(make, 8000), speech, 8000)
+        s16 = speed(partial(make, 16000), wide, 16000)
         print(f"{name:<28}{s8:>13.0f}x{s16:>13.0f}x")
 
     print("\ntalk-off: false DTMF digits (as recorded, +12 dB clipped, pitch x1.15, pitch x0.87)")
