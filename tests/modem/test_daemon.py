@@ -102,3 +102,26 @@ def _modem_detail(data_dir: Path) -> str:
     out = run_cli(data_dir, "status", "--json")
     doc = json.loads(out.stdout) if out.stdout.strip() else {}
     return json.dumps(doc)
+
+
+def test_hung_modem_recovered_without_restarting_the_daemon(tmp_path: Path) -> None:
+    daemon = Daemon(tmp_path, APPLIANCE_MODEM__SIM_PROFILE="huawei", APPLIANCE_MODEM__SEND_INTERVAL="0").start()
+    try:
+        daemon.wait_healthy()
+        first = int(run_cli(tmp_path, "sms", "send", "--to", "+358401234567", "--text", "one").stdout)
+        wait_for(lambda: sms_list(tmp_path)[0]["status"] in ("sent", "delivered"), 30, "first sent", daemon)
+        assert run_cli(tmp_path, "sms", "sim", "hang", "--seconds", "4").returncode == 0
+        second = int(run_cli(tmp_path, "sms", "send", "--to", "+358401234567", "--text", "two").stdout)
+        wait_for(
+            lambda: {r["id"]: r["status"] for r in sms_list(tmp_path)}[second] in ("sent", "delivered"),
+            90,
+            "sent after the hang",
+            daemon,
+        )
+        assert daemon.proc is not None and daemon.proc.poll() is None  # the same daemon process
+        assert "recovery step" in daemon.log()
+        states = [s["text"] for s in json.loads(run_cli(tmp_path, "sms", "sim", "state").stdout)["state"]["sent"]]
+        assert states == ["one", "two"] and first < second
+        assert daemon.terminate() == 0
+    finally:
+        daemon.kill()

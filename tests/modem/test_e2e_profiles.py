@@ -135,3 +135,21 @@ def test_not_before_and_expiry(tmp_path: Path, sims: Any) -> None:
             assert [s.text for s in sim.sent] == ["now"]
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("profile", ["sim800", "huawei"])
+def test_garbage_from_the_modem_never_stops_the_service(tmp_path: Path, sims: Any, profile: str) -> None:
+    sim = sims(profile, garbage_every=3, seed=11)  # random bytes before every third answer
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            outbox = SmsOutbox(h.store)
+            ids = [h.store.call(outbox.enqueue, "+358401234567", f"garbage test {i}").message_id for i in range(6)]
+            sim.inject_sms("+358409876543", "through the noise " * 12)
+            await h.until(lambda: all(h.status(i) in ("sent", "delivered") for i in ids), timeout=60, what="sent")
+            await h.until(
+                lambda: len(h.query("SELECT id FROM sms_messages WHERE box='inbox'")) == 1, timeout=60, what="received"
+            )
+            assert not h.task.done()  # type: ignore[union-attr]
+
+    asyncio.run(main())
