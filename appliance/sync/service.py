@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 DOWNLINK_QUEUE_MAX = 1000  # messages received but not yet applied (the broker's window is smaller)
 DOWNLINK_BATCH_MAX = 200  # messages applied per durable commit
 STORE_RETRY_S = 2.0  # a failed commit (disk full, locked) is retried; nothing is PUBACKed meanwhile
+LOCKED_RETRY_S = 0.2
+ACK_COALESCE_S = 0.25  # an ack-only batch waits this long for later acks (one outbox update for all)
 HEALTH_INTERVAL_S = 5.0
 PRUNE_INTERVAL_S = 300.0
 ACKED_EVENTS_KEEP_S = (
@@ -152,6 +154,11 @@ class SyncService(Service, LinkListener):
             batch = [await self._queue.get()]
             while len(batch) < DOWNLINK_BATCH_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if all(m.topic.endswith("/down/ack") for m in batch):
+                # Watermarks supersede each other: gather a few before touching the outbox.
+                await asyncio.sleep(ACK_COALESCE_S)
+                while len(batch) < DOWNLINK_BATCH_MAX and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
             result = await self._apply_until_stored(batch)
             link = self.link
             if link is not None:
@@ -165,10 +172,15 @@ class SyncService(Service, LinkListener):
             try:
                 result = await self.store.run(self._applier.apply_batch, batch)
             except StoreError as err:
-                self._store_problem = f"cannot store downlink: {err}"
-                log.error("sync: %s; retrying in %.0f s", self._store_problem, STORE_RETRY_S)
-                self.set_health("degraded", self._store_problem, **self._health_info_cached())
-                await asyncio.sleep(STORE_RETRY_S)
+                problem = f"cannot store downlink: {err}"
+                # "locked": another process committed between our read and our write (a
+                # deferred transaction cannot wait for that); trying again soon succeeds.
+                delay = LOCKED_RETRY_S if "locked" in str(err) else STORE_RETRY_S
+                if problem != self._store_problem:
+                    log.error("sync: %s; retrying every %.1f s", problem, delay)
+                self._store_problem = problem
+                self.set_health("degraded", problem, **self._health_info_cached())
+                await asyncio.sleep(delay)
                 continue
             self._store_problem = ""
             return result
