@@ -41,6 +41,7 @@ class ModemEvent:
     pdu: str | None = None
     number: str | None = None
     line: str = ""
+    length: int | None = None  # TPDU octets as the header gave them (+CMT/+CDS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class StoredPdu:
     stat: int  # 0 unread, 1 read, 2 unsent, 3 sent
     pdu: str
     storage: str = ""
+    length: int | None = None  # TPDU octets as the +CMGL/+CMGR header gave them
 
 
 @dataclass
@@ -331,6 +333,7 @@ class GsmModem:
                         header[1] if len(header) > 1 else 0,
                         line.strip(),
                         storage or self.info.storage,
+                        header[-1] if len(header) >= 3 else None,
                     )
                 )
             header = None
@@ -351,7 +354,13 @@ class GsmModem:
                 header = _ints(line[6:])
                 continue
             if header is not None and line.strip():
-                return StoredPdu(index, header[0] if header else 0, line.strip(), storage or self.info.storage)
+                return StoredPdu(
+                    index,
+                    header[0] if header else 0,
+                    line.strip(),
+                    storage or self.info.storage,
+                    header[-1] if len(header) >= 2 else None,
+                )
         return None
 
     async def delete_message(self, index: int, storage: str | None = None) -> None:
@@ -444,10 +453,10 @@ def parse_urc(urc: Urc) -> ModemEvent:
         ints = _ints(line.split(",", 1)[1] if "," in line else "")
         kind = "new_message" if upper.startswith("+CMTI:") else "report_stored"
         return ModemEvent(kind, storage=quoted[0] if quoted else None, index=ints[0] if ints else None, line=line)
-    if upper.startswith("+CMT:"):
-        return ModemEvent("message", pdu=urc.pdu, line=line)
-    if upper.startswith("+CDS:"):
-        return ModemEvent("report", pdu=urc.pdu, line=line)
+    if upper.startswith("+CMT:") or upper.startswith("+CDS:"):
+        ints = _ints(line[5:])
+        kind = "message" if upper.startswith("+CMT:") else "report"
+        return ModemEvent(kind, pdu=urc.pdu, line=line, length=ints[-1] if ints else None)
     if upper == "RING" or upper.startswith("+CRING:"):
         return ModemEvent("ring", line=line)
     if upper.startswith("+CLIP:"):

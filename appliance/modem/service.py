@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_POLL_S = 5.0  # messages queued by another process (the CLI) are found within this
 HEALTH_POLL_S = 30.0  # signal, registration, operator, storage
-INBOX_POLL_S = 60.0  # AT+CMGL=4: +CMTI is lost on many modems (and never sent when the store is full)
+INBOX_POLL_S = 15.0  # AT+CMGL=4: +CMTI is lost on many modems (and never sent when the store is full)
 HOUSEKEEPING_S = 60.0  # expiry, multipart timeout, pruning
 QUEUE_HEALTH_S = 5.0  # queue figures in the health refreshed at most this often while sending
 MAX_PENDING_EVENTS = 256  # URCs waiting to be handled; on overflow the inbox is polled instead
@@ -416,7 +416,7 @@ class ModemService(Service):
                 if stored is not None:
                     await self._handle_stored(modem, stored)
             elif event.kind in ("message", "report") and event.pdu:
-                committed = await self._process_pdu(event.pdu)
+                committed = await self._process_pdu(event.pdu, event.length)
                 if committed:
                     await modem.acknowledge_direct()
             elif event.kind == "storage_full":
@@ -424,18 +424,21 @@ class ModemService(Service):
                 await self._poll_inbox(modem)
 
     async def _handle_stored(self, modem: GsmModem, stored: StoredPdu) -> None:
-        if await self._process_pdu(stored.pdu):
+        if await self._process_pdu(stored.pdu, stored.length):
             storage = stored.storage if stored.storage != modem.info.storage else None
             await modem.delete_message(stored.index, storage)  # only after the durable commit
 
-    async def _process_pdu(self, pdu: str) -> bool:
+    async def _process_pdu(self, pdu: str, length: int | None = None) -> bool:
         """Decode and commit one PDU; True when it may be deleted from the modem."""
         store = self.ctx.store
+        # 27.005 PDUs start with the SMSC part; some modems leave it out of +CDS. The header's
+        # TPDU length tells which: equal to the whole PDU means no SMSC part.
+        smsc_first = not (length is not None and len(pdu) // 2 == length)
         try:
             try:
-                msg = decode_pdu(pdu, with_smsc=True)
+                msg = decode_pdu(pdu, with_smsc=smsc_first)
             except DecodeError:
-                msg = decode_pdu(pdu, with_smsc=False)  # some +CDS come without the SMSC part
+                msg = decode_pdu(pdu, with_smsc=not smsc_first)
         except DecodeError as err:
             log.warning("undecodable PDU from the modem (%s); kept as an incomplete message", err)
             try:

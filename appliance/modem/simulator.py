@@ -248,6 +248,12 @@ class SimulatedModem:
                 self._urc(f'+CLIP: "{number}",145,"",0,"",0')
         self._wake()
 
+    def unsolicited(self, line: str, pdu: str | None = None) -> None:
+        """Send any unsolicited line (and a PDU line after it): other modems' quirks on demand."""
+        with self._lock:
+            self._urc(line, pdu)
+        self._wake()
+
     def hang(self, seconds: float | None = None, mode: str = "silent") -> None:
         """Stop answering: ``silent`` for ``seconds``; ``prompt``: stuck in PDU input (Ctrl-Z clears)."""
         with self._lock:
@@ -828,6 +834,9 @@ class SimulatedModem:
                 return {"ok": True, "parts": parts}
             if op == "deliver_pdu":
                 self.deliver_pdu(str(req["pdu"]))
+                return {"ok": True}
+            if op == "unsolicited":
+                self.unsolicited(str(req["line"]), req.get("pdu"))
                 return {"ok": True}
             if op == "ring":
                 self.ring(str(req.get("number", "+358401234567")), int(req.get("times", 1)))

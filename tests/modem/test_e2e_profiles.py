@@ -153,3 +153,24 @@ def test_garbage_from_the_modem_never_stops_the_service(tmp_path: Path, sims: An
             assert not h.task.done()  # type: ignore[union-attr]
 
     asyncio.run(main())
+
+
+def test_direct_report_without_smsc_part_is_matched(tmp_path: Path, sims: Any) -> None:
+    from datetime import UTC, datetime
+
+    from appliance.sms.pdu import encode_status_report
+
+    sim = sims("sim7600", auto_report=False)
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            mid = h.store.call(SmsOutbox(h.store).enqueue, "+358401234567", "report me").message_id
+            await h.until(lambda: h.status(mid) == "sent", what="sent")
+            ref = sim.sent[-1].reference
+            now = datetime.now(UTC).replace(microsecond=0)
+            pdu = encode_status_report(ref, "0401234567", 0, now, now)
+            tpdu = pdu[2 + 2 * int(pdu[:2], 16) :]  # as some modems send +CDS: without the SMSC part
+            sim.unsolicited(f"+CDS: {len(tpdu) // 2}", tpdu)
+            await h.until(lambda: h.status(mid) == "delivered", what="delivered by a bare +CDS")
+
+    asyncio.run(main())
