@@ -67,6 +67,7 @@ RESET_STEP = 3  # failure 3: AT+CFUN=1,1
 REOPEN_BACKOFF_S = 2.0
 REOPEN_BACKOFF_MAX_S = 300.0
 PORT_WAIT_S = 1.0  # how often a vanished device path is looked for
+HEALTHY_SESSION_S = 120.0  # a session that lasted this long resets the recovery ladder
 SIM_LOCKED_RETRY_S = 60.0  # a locked SIM is checked again this often (the PIN is never retried)
 STOP_GRACE_S = 4.0  # stop() lets a send in progress finish for this long
 CONSECUTIVE_SEND_FAILURES_TO_RECOVER = 3  # smstools3 blocks a modem after 3 failed sends
@@ -203,6 +204,8 @@ class ModemService(Service):
 
     async def _supervise(self) -> None:
         failures = 0
+        gone = 0
+        session_start = 0.0
         while not self._stopping:
             try:
                 if failures:
@@ -213,7 +216,8 @@ class ModemService(Service):
                 self.set_health("starting", f"initialising the modem on {self.port}", **self._health_info)
                 info = await self.modem.initialise()
                 self._health_info.update(model=info.model, profile=info.profile.name, manufacturer=info.manufacturer)
-                failures = 0
+                gone = 0
+                session_start = time.monotonic()
                 await self._session(self.modem)
             except SimLocked as err:
                 self._health_info["sim"] = str(err)
@@ -222,11 +226,18 @@ class ModemService(Service):
             except DeviceGone as err:
                 self._close_modem()
                 failures = 0
+                gone += 1
                 self.set_health("failed", f"modem port gone ({err}); waiting for it", **self._health_info)
                 log.warning("modem port gone: %s", err)
-                await asyncio.sleep(PORT_WAIT_S)
+                # a vanished device path is watched cheaply in _open; a port that exists but will
+                # not open (or a socket:// peer that refuses) is retried with back-off
+                await asyncio.sleep(min(REOPEN_BACKOFF_MAX_S, PORT_WAIT_S * 2 ** min(gone - 1, 10)))
             except DeviceError as err:
-                failures += 1
+                # A session that ran well for a while starts the ladder afresh; one that fails
+                # again soon after a re-initialisation climbs it (re-init -> reset -> reopen).
+                healthy = session_start and time.monotonic() - session_start > HEALTHY_SESSION_S
+                failures = 1 if healthy else failures + 1
+                session_start = 0.0
                 self.m_recoveries.inc()
                 self.recoveries += 1
                 self.set_health(

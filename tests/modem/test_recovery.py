@@ -115,3 +115,24 @@ def test_sim_pin_entered_once_and_wrong_pin_never_retried(
     (tmp_path / "good").mkdir()
     (tmp_path / "bad").mkdir()
     asyncio.run(main())
+
+
+def test_long_silence_climbs_the_ladder_to_reset_and_reopen(
+    tmp_path: Path, sims: Any, quick_timeouts: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(service_mod, "PROBE_ATTEMPTS", 2)
+    monkeypatch.setitem(protocol_mod.COMMAND_TIMEOUTS_S, "+CFUN", 1.0)
+    sim = sims("sim7600")
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            await h.until(lambda: h.service.health.state == "ok", what="up")
+            sim.hang(seconds=12.0)
+            mid = h.store.call(SmsOutbox(h.store).enqueue, "+358401234567", "after a long stall").message_id
+            await h.until(lambda: h.status(mid) == "delivered", timeout=60, what="sent after the stall")
+            assert h.service.recoveries >= 4
+
+    with caplog.at_level("WARNING", logger="appliance.modem.service"):
+        asyncio.run(main())
+    text = caplog.text
+    assert "AT+CFUN=1,1" in text and "reopening the port" in text
