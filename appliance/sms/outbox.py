@@ -9,6 +9,7 @@ same message id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from appliance.sms.pdu import split_text
@@ -50,6 +51,8 @@ class SmsOutbox:
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"SMS text is {len(text)} characters, at most {MAX_TEXT_CHARS} allowed")
         parts = len(split_text(text)[1])  # ValueError for a text no SMS can carry
+        not_before = normalise_time(not_before, "not_before")
+        expires_at = normalise_time(expires_at, "expires_at")
         conn = self.store.conn
         with self.store.transaction(durable=durable):
             if notification_id is not None:
@@ -69,6 +72,19 @@ class SmsOutbox:
             self.events.append("sms_status", status_event(message_id, "queued", notification_id, parts=parts))
             self.store.signal_after_commit(WAKEUP_SMS_OUTBOX)
         return Enqueued(message_id, created=True)
+
+
+def normalise_time(value: str | None, what: str) -> str | None:
+    """An RFC 3339 time in the store's form (UTC, milliseconds, ``Z``): the sender compares text."""
+    if value is None or value == "":
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{what} is not an RFC 3339 time: {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # the store's clock is UTC
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def status_event(message_id: int, status: str, notification_id: str | None, **extra: Any) -> dict[str, Any]:
