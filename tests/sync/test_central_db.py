@@ -1,0 +1,61 @@
+"""The central's store: idempotent by id, watermarks stop at gaps; SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.central.db import StoredEvent, open_db
+
+PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    psycopg = pytest.importorskip("psycopg")
+    schema = f"central_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        pytest.skip(f"no PostgreSQL at {PG_BASE}: {err}")
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+def ev(seq: int, stream: str = "sms_in", site: str = "s1", event_id: str | None = None) -> StoredEvent:
+    return StoredEvent(event_id or f"{site}-{stream}-{seq}", site, stream, seq, "2026-11-22T03:00:00.000Z", {"n": seq})
+
+
+def test_duplicates_are_stored_once_and_the_watermark_stops_at_a_gap(db_url: str) -> None:
+    db = open_db(db_url)
+    try:
+        assert db.store_events([ev(1), ev(2), ev(4), ev(5)]) == 4
+        assert db.advance_watermarks([("s1", "sms_in")]) == {("s1", "sms_in"): 2}
+        assert db.store_events([ev(2), ev(4)]) == 0, "the same ids again are duplicates"
+        assert db.store_events([ev(2, event_id="other-id")]) == 0, "a second event for a taken seq is refused"
+        (row,) = db.stats()
+        assert (row["events"], row["max_seq"], row["watermark"], row["missing"]) == (4, 5, 2, 1)
+        assert db.store_events([ev(3)]) == 1
+        assert db.advance_watermarks([("s1", "sms_in")]) == {("s1", "sms_in"): 5}
+        assert db.next_down_seqs("s1", "ack", 3) == [1, 2, 3]
+        assert db.next_down_seqs("s1", "ack") == [4]
+        assert [e.seq for e in db.events("s1", "sms_in")] == [1, 2, 3, 4, 5]
+    finally:
+        db.close()
+
+
+def test_a_bad_url_is_a_usage_error() -> None:
+    from appliance.errors import UsageError
+
+    with pytest.raises(UsageError, match="sqlite:///PATH or postgresql://"):
+        open_db("mysql://nope")
