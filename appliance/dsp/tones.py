@@ -36,9 +36,11 @@ MAX_SETS = 16
 MAX_SAMPLES_PER_CALL = 8000  # 1 s per C call: at most 25 segments, the C buffer holds 64
 CONTINUOUS_MIN_S = 2.5  # a single segment this long is a continuous tone
 SINGLE_RING_MIN_ON_S = 0.8  # one lone segment is matched only against long "on" times
-ABS_TOLERANCE_S = 0.06
-REL_TOLERANCE = 0.22
+ABS_TOLERANCE_S = 0.03
+REL_TOLERANCE = 0.15
 EDGE_S = 0.05  # a segment this close to the stream's edge may be cut off
+MIN_ELEMENTS_FOR_CUTS = 5  # on, off, on, off, on: then the outer bursts may be short
+MIN_SEGMENT_S = 0.12  # shorter "on" segments are not tone bursts (speech, clicks)
 GAP_SLACK = 1.3
 GAP_EXTRA_S = 0.2
 CONTINUOUS_GAP_S = 0.5
@@ -235,7 +237,8 @@ class ToneDetector:
         for i in range(n):
             ev = self._events[i]
             seg = Segment(ev.start / self.sample_rate, ev.end / self.sample_rate)
-            self._runs.setdefault(int(ev.set), []).append(seg)
+            if seg.end - seg.start >= MIN_SEGMENT_S:
+                self._runs.setdefault(int(ev.set), []).append(seg)
 
     def _close_stale(self, now: float | None) -> list[dict[str, Any]]:
         """Match the runs that can get no more segments (all of them at the end)."""
@@ -312,8 +315,11 @@ def _score(cadence: tuple[float, ...], observed: list[float], cut_first: bool, c
         errors = []
         for i, obs in enumerate(observed):
             want = cadence[(phase + i) % len(cadence)]
-            # the first and last bursts may be cut off (recording edges, hang-up)
-            short_ok = (i == 0 and (cut_first or n >= 3)) or (i == n - 1 and (cut_last or n >= 3))
+            # the first and last bursts may be cut off (recording edges, hang-up) when
+            # whole cycles in between carry the match
+            short_ok = (i == 0 and (cut_first or n >= MIN_ELEMENTS_FOR_CUTS)) or (
+                i == n - 1 and (cut_last or n >= MIN_ELEMENTS_FOR_CUTS)
+            )
             err = _close(obs, want, short_ok)
             if err is None:
                 break
