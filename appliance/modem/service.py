@@ -225,6 +225,8 @@ class ModemService(Service):
                 await asyncio.sleep(SIM_LOCKED_RETRY_S)
             except DeviceGone as err:
                 self._close_modem()
+                if self._stopping:
+                    return  # stop() closed the port
                 failures = 0
                 gone += 1
                 self.set_health("failed", f"modem port gone ({err}); waiting for it", **self._health_info)
