@@ -136,3 +136,22 @@ def test_long_silence_climbs_the_ladder_to_reset_and_reopen(
         asyncio.run(main())
     text = caplog.text
     assert "AT+CFUN=1,1" in text and "reopening the port" in text
+
+
+def test_modem_that_hangs_after_n_commands(tmp_path: Path, sims: Any, quick_timeouts: None) -> None:
+    sim = sims("ec25", hang_after=40, hang_seconds=2.0)  # dies mid-conversation, watchdog reboots it
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            outbox = SmsOutbox(h.store)
+            ids = [h.store.call(outbox.enqueue, "+358401234567", f"n{i}").message_id for i in range(12)]
+            await h.until(
+                lambda: all(h.status(i) in ("delivered", "unknown") for i in ids), timeout=60, what="all settled"
+            )
+            statuses = [h.status(i) for i in ids]
+            sent_texts = [s.text for s in sim.sent]
+            assert len(sent_texts) == len(set(sent_texts))  # nothing sent twice
+            # a message is unknown only if its PDU went out unanswered; all others were delivered
+            assert statuses.count("unknown") <= 1 and h.service.recoveries >= 1
+
+    asyncio.run(main())
