@@ -1,9 +1,11 @@
 /* Caller-ID FSK receiver (Bell 202 and V.23, 1200 baud, 8 or 16 kHz).
  *
  * Demodulation: for each tone a complex correlator over a sliding one-baud
- * window (exact integer running sums, so no drift however long the stream).
- * The statistic d = (|M|^2 - |S|^2) / (|M|^2 + |S|^2) is a ratio, so the
- * decisions do not depend on the signal level: there is no level threshold.
+ * window: float running sums (four lanes per demodulator, one SIMD vector),
+ * re-summed exactly from the sample ring every RESYNC_PERIODS table periods
+ * so they cannot drift however long the stream. The statistic
+ * d = (|M|^2 - |S|^2) / (|M|^2 + |S|^2) is a ratio, so the decisions do not
+ * depend on the signal level: there is no level threshold anywhere.
  *
  * Bit timing: a start bit is found at the zero crossing of d (interpolated to
  * a fraction of a sample) and every bit of the character is read at its
@@ -19,9 +21,16 @@
  * message type, the length, the data and the checksum (two's complement of
  * the mod-256 sum). Only messages with a right checksum leave this file.
  *
- * The two demodulators also measure the mark and space frequencies (mean
- * phase rotation of the correlators), so the caller can tell Bell 202 from
- * V.23: each demodulator decodes the other's signal too. */
+ * The mark frequency is measured over the mark run before each message
+ * (mean phase step of the mark correlator), so the caller can tell Bell 202
+ * from V.23: each demodulator also decodes the other's signal.
+ *
+ * Speed: samples go through in blocks of BLOCK_LEN. The front end makes the
+ * correlator energies and a mark/space bit mask per demodulator; a hunting
+ * demodulator with no start edge in the block (noise, silence, a tone: nearly
+ * always) is advanced from the bit mask in a few word operations, with the
+ * same result as the per-sample path. Nothing is allocated after
+ * fsk_receiver_new(). */
 #include "fsk.h"
 
 #include <math.h>
@@ -33,12 +42,13 @@
 
 #define BAUD 1200.0
 #define FSK_PI 3.14159265358979323846
-#define RING_LEN 64          /* power of two >= the longest window (13) and onset block (32) */
+#define RING_LEN 512         /* sample ring: power of two > 24 bauds + a block at 16 kHz */
 #define RESYNC_PERIODS 16    /* table periods between exact re-sums (~0.16 s) */
+#define QUIET_DBM0 (-65.0)   /* mean power under which a block is not demodulated */
 #define SPACE_RUN_CAP (1 << 20) /* only ==0 and >= a few samples matter */
 #define BLOCK_LEN 64         /* samples per front-end block */
-#define HIST_LEN 512         /* correlator history: power of two > 24 bauds at 16 kHz */
 #define ROT_BITS 24.0        /* mark run measured for the mark frequency, at most */
+#define ROT_MAX_SAMPLES 400  /* > ROT_BITS bauds + a window at 16 kHz */
 #define PHASE_LEN_MAX 160    /* lcm of the tone periods at 16 kHz */
 #define MAX_CANDIDATES 4
 #define MIN_LEAD_MARK_BITS 10.0   /* mark before a message type (spandsp: 10) */
@@ -72,12 +82,9 @@ typedef struct {
 typedef struct {
     int modulation;
     double mark_hz;
-    double space_hz;
     float em, es;                        /* correlator energies, this sample */
     float em_prev, es_prev;
     float em_last, es_last;              /* the previous block's last sample */
-    float ps_re, ps_im;                  /* previous space correlator output */
-    double rot_s_re, rot_s_im;           /* space rotation inside the message */
     int space_run;
     double mark_run_start;               /* statistic time */
     int msg_state;
@@ -101,12 +108,19 @@ typedef struct {
 
 /* GCC/clang vector extension: SSE on x86-64, NEON on the Pi's ARM. */
 typedef float v4sf __attribute__((vector_size(16)));
+typedef int32_t v4si __attribute__((vector_size(16)));
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define PAIR_SUMS(a, b) \
+    (__builtin_shufflevector(a, b, 0, 2, 4, 6) + __builtin_shufflevector(a, b, 1, 3, 5, 7))
+#else
+#define PAIR_SUMS(a, b) \
+    (__builtin_shuffle(a, b, (v4si){0, 2, 4, 6}) + __builtin_shuffle(a, b, (v4si){1, 3, 5, 7}))
+#endif
 
 struct fsk_receiver {
     /* per phase, per demodulator: mark cos, -sin, space cos, -sin */
     v4sf table[PHASE_LEN_MAX][FSK_NUM_MODS];
     v4sf acc[FSK_NUM_MODS];
-    v4sf hist[FSK_NUM_MODS][HIST_LEN];   /* past correlator outputs */
     int sample_rate;
     int window;          /* correlator length N (samples) */
     int phase_len;       /* table period L */
@@ -123,6 +137,8 @@ struct fsk_receiver {
     int64_t dc_q16;
     int dc_shift;
     int onset_block, onset_count;
+    float block_power, prev_block_power, quiet_block_power;
+    int block_quiet, acc_stale;
     float p_fast, p_floor, a_fast, a_floor, a_floor_down, a_floor_present;
     int present;
     int64_t quiet_samples, hangover_samples;
@@ -173,7 +189,6 @@ static void demod_reset(demod_t *dm)
     memset(dm, 0, sizeof(*dm));
     dm->modulation = m;
     dm->mark_hz = MOD_FREQS[m][0];
-    dm->space_hz = MOD_FREQS[m][1];
     dm->bad_checksums = bad;
     dm->msg_state = MSG_HUNT;
 }
@@ -185,12 +200,15 @@ void fsk_receiver_reset(fsk_receiver_t *rx)
     rx->phase = 0;
     rx->phase_old = (rx->phase_len - rx->window) % rx->phase_len;
     rx->resync_count = 0;
+    rx->block_power = 0.0f;
+    rx->prev_block_power = 1e30f; /* the first block is never quiet */
+    rx->block_quiet = 0;
+    rx->acc_stale = 0;
     memset(rx->ring, 0, sizeof(rx->ring));
     memset(rx->acc, 0, sizeof(rx->acc));
     rx->dc_x1 = 0;
     rx->dc_q16 = 0;
     rx->onset_count = 0;
-    memset(rx->hist, 0, sizeof(rx->hist));
     rx->p_fast = rx->p_floor = 0.0f;
     rx->present = 0;
     rx->quiet_samples = 0;
@@ -218,6 +236,10 @@ fsk_receiver_t *fsk_receiver_new(int sample_rate)
     rx->space_run_samples = (int)ceil(SPACE_RUN_FRACTION * rx->baud);
     rx->min_lead_samples = MIN_LEAD_MARK_BITS * rx->baud;
     rx->dc_shift = sample_rate == 8000 ? 6 : 7; /* pole 1 - 2^-shift: ~20 Hz */
+    {
+        double peak = 32767.0 * pow(10.0, (QUIET_DBM0 - 3.14) / 20.0);
+        rx->quiet_block_power = (float)(peak * peak / 2.0); /* mean square of a sine */
+    }
     rx->onset_block = (int)(ONSET_BLOCK_S * sample_rate);
     rx->a_fast = (float)(ONSET_BLOCK_S / ONSET_FAST_S);
     rx->a_floor = (float)(ONSET_BLOCK_S / ONSET_FLOOR_S);
@@ -314,7 +336,6 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
      * unbiased one (inside data the transitions pull both tones inwards). */
     msg->mark_hz = estimate_hz(dm->mark_hz, dm->first_mark_re, dm->first_mark_im,
                                (double)rx->sample_rate / rx->window);
-    msg->space_hz = estimate_hz(dm->space_hz, dm->rot_s_re, dm->rot_s_im, (double)rx->sample_rate);
     msg->len = dm->len;
     memcpy(msg->bytes, dm->buf, (size_t)dm->len);
     dm->ready = 1;
@@ -376,25 +397,59 @@ static int uart_step(const demod_t *dm, uart_t *u, double n, double baud, int st
 }
 
 /* Mean phase step of the mark correlator over the mark run before a start
- * edge (weighted by energy, so the angle does not depend on the level). */
+ * edge (weighted by energy, so the angle does not depend on the level). The
+ * correlator is summed afresh from the sample ring (this runs once per start
+ * candidate, not per sample). */
 static void mark_rotation(const fsk_receiver_t *rx, const demod_t *dm, double edge_t,
                           double lead_bits, uart_t *u)
 {
-    const v4sf *h = rx->hist[dm->modulation];
+    float s_re[ROT_MAX_SAMPLES], s_im[ROT_MAX_SAMPLES];
+    const int m = dm->modulation, w = rx->window;
     /* windows wholly inside the mark run: after the last space, before the start bit */
-    int64_t last = (int64_t)edge_t - rx->window;
-    int64_t first = (int64_t)(edge_t - lead_bits * rx->baud) + 2 * rx->window + 1;
-    int64_t k;
-    float re = 0.0f, im = 0.0f;
+    int64_t last = (int64_t)edge_t - w;
+    int64_t first = (int64_t)(edge_t - lead_bits * rx->baud) + 2 * w + 1;
+    int64_t k, base;
+    int count, i, ph, ph_old;
+    float re = 0.0f, im = 0.0f, acc_re = 0.0f, acc_im = 0.0f;
+
     if (first < last - (int64_t)(ROT_BITS * rx->baud))
         first = last - (int64_t)(ROT_BITS * rx->baud);
-    if (first < 1)
-        first = 1;
+    if (first < w + 1)
+        first = w + 1;
+    base = first - w; /* S(base) .. S(last) are needed */
+    count = (int)(last - base + 1);
+    if (count <= w || count > ROT_MAX_SAMPLES) {
+        u->mark_re = u->mark_im = 0.0f;
+        return;
+    }
+    /* S(base - 1) from scratch, then sliding */
+    ph = (int)((base - 1) % rx->phase_len);
+    for (i = 0; i < w; i++) {
+        int64_t idx = base - 1 - i;
+        int p = (int)(((ph - i) % rx->phase_len + rx->phase_len) % rx->phase_len);
+        float y = (float)rx->ring[idx & (RING_LEN - 1)];
+        acc_re += y * rx->table[p][m][0];
+        acc_im += y * rx->table[p][m][1];
+    }
+    ph = (int)(base % rx->phase_len);
+    ph_old = (int)((base - w) % rx->phase_len);
+    for (i = 0; i < count; i++) {
+        float y = (float)rx->ring[(base + i) & (RING_LEN - 1)];
+        float y_old = (float)rx->ring[(base + i - w) & (RING_LEN - 1)];
+        acc_re += y * rx->table[ph][m][0] - y_old * rx->table[ph_old][m][0];
+        acc_im += y * rx->table[ph][m][1] - y_old * rx->table[ph_old][m][1];
+        s_re[i] = acc_re;
+        s_im[i] = acc_im;
+        if (++ph == rx->phase_len)
+            ph = 0;
+        if (++ph_old == rx->phase_len)
+            ph_old = 0;
+    }
     /* the phase step over one window length: the image term's error shrinks by N */
     for (k = first; k <= last; k++) {
-        v4sf a = h[k & (HIST_LEN - 1)], b = h[(k - rx->window) & (HIST_LEN - 1)];
-        re += a[0] * b[0] + a[1] * b[1];
-        im += a[1] * b[0] - a[0] * b[1];
+        int a = (int)(k - base), b = (int)(k - w - base);
+        re += s_re[a] * s_re[b] + s_im[a] * s_im[b];
+        im += s_im[a] * s_re[b] - s_re[a] * s_im[b];
     }
     u->mark_re = re;
     u->mark_im = im;
@@ -439,7 +494,6 @@ static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, int falling, d
             dm->expect_edge_t = u->edge_t + 10.0 * rx->baud;
             dm->last_stop_t = n;
             dm->flywheel_used = 0;
-            dm->rot_s_re = dm->rot_s_im = 0.0;
             memset(dm->cand, 0, sizeof(dm->cand));
             dm->n_candidates = 0;
             return;
@@ -482,8 +536,7 @@ static void demod_message(fsk_receiver_t *rx, demod_t *dm, double n, int falling
     }
 }
 
-static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling, float fsr,
-                             float fsi);
+static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling);
 
 /* Zero crossing of d between the previous sample and this one (statistic time). */
 static double crossing_time(const demod_t *dm, int64_t n)
@@ -495,18 +548,19 @@ static double crossing_time(const demod_t *dm, int64_t n)
 }
 
 /* Loads sample i of the block into the fields the cold paths read. */
-static void load_sample(demod_t *dm, const float *em, const float *es, int i)
+/* e: this demodulator's energies in the block, mark at e[4 i], space at e[4 i + 1] */
+static void load_sample(demod_t *dm, const float *e, int i)
 {
-    dm->em_prev = i > 0 ? em[i - 1] : dm->em_last;
-    dm->es_prev = i > 0 ? es[i - 1] : dm->es_last;
-    dm->em = em[i];
-    dm->es = es[i];
+    dm->em_prev = i > 0 ? e[4 * (i - 1)] : dm->em_last;
+    dm->es_prev = i > 0 ? e[4 * (i - 1) + 1] : dm->es_last;
+    dm->em = e[4 * i];
+    dm->es = e[4 * i + 1];
 }
 
 /* One demodulator over a block of correlator energies. The common path (no
  * message, no candidate) is branch-free on the noisy mark/space decisions (a
  * random sign would mispredict half the time) and keeps its state in locals. */
-static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *em, const float *es, int len,
+static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *e, int len,
                         int64_t n0)
 {
     int space_run = dm->space_run;
@@ -517,7 +571,7 @@ static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *em, const 
 
     for (i = 0; i < len; i++) {
         int64_t n = n0 + i;
-        int is_space = em[i] < es[i];
+        int is_space = e[4 * i] < e[4 * i + 1];
         int falling = is_space & (space_run == 0);
         space_run = (space_run + 1) & -is_space;
         /* mark_run_start = n when the space run is long enough, without a branch */
@@ -530,14 +584,13 @@ static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *em, const 
                 continue;
             dm->space_run = space_run;
             dm->mark_run_start = (double)mark_run_start;
-            load_sample(dm, em, es, i);
+            load_sample(dm, e, i);
             demod_hunt(rx, dm, (double)n, edge, edge ? crossing_time(dm, n) : 0.0);
         } else {
-            v4sf acc = rx->hist[dm->modulation][n & (HIST_LEN - 1)];
             dm->space_run = space_run;
             dm->mark_run_start = (double)mark_run_start;
-            load_sample(dm, em, es, i);
-            demod_in_message(rx, dm, n, falling, acc[2], acc[3]);
+            load_sample(dm, e, i);
+            demod_in_message(rx, dm, n, falling);
         }
     }
     dm->space_run = space_run > SPACE_RUN_CAP ? SPACE_RUN_CAP : space_run;
@@ -589,16 +642,8 @@ static int demod_block_idle(const fsk_receiver_t *rx, demod_t *dm, uint64_t spac
     return 1;
 }
 
-static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling, float fsr,
-                             float fsi)
+static void demod_in_message(fsk_receiver_t *rx, demod_t *dm, int64_t n, int falling)
 {
-    if (dm->es > ROT_MIN_RATIO * dm->em) {
-        double pr = dm->ps_re, pi = dm->ps_im;
-        dm->rot_s_re += (double)fsr * pr + (double)fsi * pi;
-        dm->rot_s_im += (double)fsi * pr - (double)fsr * pi;
-    }
-    dm->ps_re = fsr;
-    dm->ps_im = fsi;
     demod_message(rx, dm, (double)n, falling, falling ? crossing_time(dm, n) : 0.0);
 }
 
@@ -642,14 +687,14 @@ static void onset_block(fsk_receiver_t *rx)
 }
 
 /* Re-sums the correlators from the ring: float running sums would drift. */
-static void resync_sums(fsk_receiver_t *rx)
+static void resync_sums(fsk_receiver_t *rx, int64_t n_end, int phase_end)
 {
     int m, k, lane;
     for (m = 0; m < FSK_NUM_MODS; m++) {
         double sum[4] = {0.0, 0.0, 0.0, 0.0};
-        int ph = rx->phase;
+        int ph = phase_end;
         for (k = 0; k < rx->window; k++) {
-            double y = (double)rx->ring[(rx->n - k) & (RING_LEN - 1)];
+            double y = (double)rx->ring[(n_end - k) & (RING_LEN - 1)];
             for (lane = 0; lane < 4; lane++)
                 sum[lane] += y * (double)rx->table[ph][m][lane];
             if (--ph < 0)
@@ -662,10 +707,11 @@ static void resync_sums(fsk_receiver_t *rx)
 
 /* Front end over one block: DC blocker, correlators (kept in locals, written
  * back at the end), history, onset; the energies go to em/es per demodulator. */
-static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, float em[][BLOCK_LEN],
-                      float es[][BLOCK_LEN], uint64_t *space_bits)
+static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *energy,
+                      uint64_t *space_bits)
 {
     uint64_t bits0 = 0, bits1 = 0;
+    float power = rx->block_power;
     v4sf acc0 = rx->acc[0], acc1 = rx->acc[1];
     int64_t dc = rx->dc_q16;
     int32_t x1 = rx->dc_x1;
@@ -677,12 +723,12 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, float em[
     for (i = 0; i < len; i++) {
         int32_t x = pcm[i], y;
         float fy, fy_old;
-        v4sf sq0, sq1;
+        v4sf sq0, sq1, e;
         /* DC blocker in Q16 (no dead band); int64: adversarial input cannot overflow it */
         dc = ((int64_t)(x - x1) * 65536) + dc - (dc >> dc_shift);
         x1 = x;
+        /* |y| < 2^23 even for hostile input: exact as a float, no clipping needed */
         y = (int32_t)((dc + 32768) >> 16);
-        y = y > 32767 ? 32767 : (y < -32767 ? -32767 : y);
         fy = (float)y;
         fy_old = (float)rx->ring[(n - window) & (RING_LEN - 1)];
         rx->ring[n & (RING_LEN - 1)] = y;
@@ -690,27 +736,23 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, float em[
             rx->n = n;
             onset_block(rx);
         }
+        power += fy * fy;
         if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS) {
             rx->resync_count = 0;
-            rx->n = n;
-            rx->phase = phase;
-            resync_sums(rx);
+            resync_sums(rx, n, phase);
             acc0 = rx->acc[0];
             acc1 = rx->acc[1];
         } else {
             acc0 += fy * rx->table[phase][0] - fy_old * rx->table[phase_old][0];
             acc1 += fy * rx->table[phase][1] - fy_old * rx->table[phase_old][1];
         }
-        rx->hist[0][n & (HIST_LEN - 1)] = acc0;
-        rx->hist[1][n & (HIST_LEN - 1)] = acc1;
         sq0 = acc0 * acc0;
         sq1 = acc1 * acc1;
-        em[0][i] = sq0[0] + sq0[1];
-        es[0][i] = sq0[2] + sq0[3];
-        em[1][i] = sq1[0] + sq1[1];
-        es[1][i] = sq1[2] + sq1[3];
-        bits0 |= (uint64_t)(em[0][i] < es[0][i]) << i;
-        bits1 |= (uint64_t)(em[1][i] < es[1][i]) << i;
+        /* [mark 0, space 0, mark 1, space 1] energies: re^2 + im^2 pairwise */
+        e = PAIR_SUMS(sq0, sq1);
+        energy[i] = e;
+        bits0 |= (uint64_t)(e[0] < e[1]) << i;
+        bits1 |= (uint64_t)(e[2] < e[3]) << i;
         n++;
         if (++phase == phase_len)
             phase = 0;
@@ -725,40 +767,115 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, float em[
     rx->phase_old = phase_old;
     space_bits[0] = bits0;
     space_bits[1] = bits1;
+    rx->block_power = power;
 }
 
-/* Blocks through the front end and both demodulators. Stops after a block in
+/* Front end of a quiet block (see run()): the DC blocker, the sample ring and
+ * the onset tracker run, the correlators do not (they are re-summed from the
+ * ring when the signal comes back). */
+static void quiet_front_end(fsk_receiver_t *rx, const int16_t *pcm, int len)
+{
+    float power = rx->block_power;
+    int64_t dc = rx->dc_q16;
+    int32_t x1 = rx->dc_x1;
+    int64_t n = rx->n;
+    int phase = rx->phase, phase_old = rx->phase_old;
+    const int dc_shift = rx->dc_shift, phase_len = rx->phase_len;
+    int i;
+
+    for (i = 0; i < len; i++) {
+        int32_t x = pcm[i], y;
+        dc = ((int64_t)(x - x1) * 65536) + dc - (dc >> dc_shift);
+        x1 = x;
+        /* |y| < 2^23 even for hostile input: exact as a float, no clipping needed */
+        y = (int32_t)((dc + 32768) >> 16);
+        power += (float)y * (float)y;
+        rx->ring[n & (RING_LEN - 1)] = y;
+        if (++rx->onset_count == rx->onset_block) {
+            rx->n = n;
+            onset_block(rx);
+        }
+        if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS)
+            rx->resync_count = 0;
+        n++;
+        if (++phase == phase_len)
+            phase = 0;
+        if (++phase_old == phase_len)
+            phase_old = 0;
+    }
+    rx->dc_q16 = dc;
+    rx->dc_x1 = x1;
+    rx->phase = phase;
+    rx->phase_old = phase_old;
+    rx->block_power = power;
+    rx->acc_stale = 1;
+}
+
+/* Blocks through the front end and both demodulators. Blocks are aligned to
+ * multiples of BLOCK_LEN samples from the stream start (a block cut by the end
+ * of a call is finished by the next call), so everything decided per block is
+ * decided the same way however the stream is chunked. A block after one whose
+ * mean power was below QUIET_DBM0 is quiet when both demodulators are hunting:
+ * no correlators, no decisions (nothing there could be decoded; the bound is
+ * 25 dB under the quietest caller ID we must decode). Stops after a block in
  * which a message completed (at most one per demodulator: a message lasts
  * longer than a block), unless tracing, which records d for one demodulator
- * and drops messages. The results do not depend on the block boundaries. */
+ * and drops messages. */
 static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trace_mod,
                   float *stat_out)
 {
-    float em[FSK_NUM_MODS][BLOCK_LEN], es[FSK_NUM_MODS][BLOCK_LEN];
+    v4sf energy[BLOCK_LEN];
+    const float *e0 = (const float *)energy, *e1 = e0 + 2;
     uint64_t space_bits[FSK_NUM_MODS];
     size_t done = 0;
     while (done < count) {
-        int len = count - done < BLOCK_LEN ? (int)(count - done) : BLOCK_LEN;
         int64_t n0 = rx->n;
-        int i;
-        front_end(rx, pcm + done, len, em, es, space_bits);
-        if (!demod_block_idle(rx, &rx->demod[0], space_bits[0], len, n0))
-            demod_block(rx, &rx->demod[0], em[0], es[0], len, n0);
-        if (!demod_block_idle(rx, &rx->demod[1], space_bits[1], len, n0))
-            demod_block(rx, &rx->demod[1], em[1], es[1], len, n0);
-        rx->demod[0].em_last = em[0][len - 1];
-        rx->demod[0].es_last = es[0][len - 1];
-        rx->demod[1].em_last = em[1][len - 1];
-        rx->demod[1].es_last = es[1][len - 1];
+        int pos = (int)(n0 & (BLOCK_LEN - 1));
+        int len = count - done < (size_t)(BLOCK_LEN - pos) ? (int)(count - done) : BLOCK_LEN - pos;
+        int i, m;
+        if (pos == 0) {
+            rx->block_quiet = rx->prev_block_power < rx->quiet_block_power;
+            for (m = 0; m < FSK_NUM_MODS; m++)
+                rx->block_quiet &= rx->demod[m].msg_state == MSG_HUNT && !rx->demod[m].n_candidates;
+            if (!rx->block_quiet && rx->acc_stale) {
+                resync_sums(rx, n0 - 1, rx->phase == 0 ? rx->phase_len - 1 : rx->phase - 1);
+                rx->acc_stale = 0;
+            }
+        }
+        if (rx->block_quiet) {
+            quiet_front_end(rx, pcm + done, len);
+            for (m = 0; m < FSK_NUM_MODS; m++) {
+                rx->demod[m].space_run = 0;
+                rx->demod[m].em_last = rx->demod[m].es_last = 0.0f;
+            }
+            if (stat_out != NULL)
+                memset(stat_out + done, 0, (size_t)len * sizeof(float));
+        } else {
+            front_end(rx, pcm + done, len, energy, space_bits);
+            if (!demod_block_idle(rx, &rx->demod[0], space_bits[0], len, n0))
+                demod_block(rx, &rx->demod[0], e0, len, n0);
+            if (!demod_block_idle(rx, &rx->demod[1], space_bits[1], len, n0))
+                demod_block(rx, &rx->demod[1], e1, len, n0);
+            rx->demod[0].em_last = energy[len - 1][0];
+            rx->demod[0].es_last = energy[len - 1][1];
+            rx->demod[1].em_last = energy[len - 1][2];
+            rx->demod[1].es_last = energy[len - 1][3];
+            if (stat_out != NULL) {
+                for (i = 0; i < len; i++)
+                    stat_out[done + (size_t)i] =
+                        ratio(energy[i][2 * trace_mod], energy[i][2 * trace_mod + 1]);
+            }
+        }
         rx->n = n0 + len;
         done += (size_t)len;
-        if (stat_out != NULL) {
-            for (i = 0; i < len; i++)
-                stat_out[done - (size_t)len + (size_t)i] = ratio(em[trace_mod][i], es[trace_mod][i]);
-            rx->demod[0].ready = rx->demod[1].ready = 0;
-        } else if (rx->demod[0].ready | rx->demod[1].ready) {
-            break;
+        if (((n0 + len) & (BLOCK_LEN - 1)) == 0) {
+            rx->prev_block_power = rx->block_power / BLOCK_LEN;
+            rx->block_power = 0.0f;
         }
+        if (stat_out != NULL)
+            rx->demod[0].ready = rx->demod[1].ready = 0;
+        else if (rx->demod[0].ready | rx->demod[1].ready)
+            break;
     }
     return done;
 }
@@ -767,6 +884,26 @@ size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, in
 {
     size_t done = run(rx, pcm, n, 0, NULL);
     *ready = rx->demod[0].ready | rx->demod[1].ready;
+    return done;
+}
+
+size_t fsk_receiver_process_le(fsk_receiver_t *rx, const char *pcm_le, size_t n, int *ready)
+{
+    /* little-endian bytes straight from a WAV file or a Python bytes object:
+     * no alignment or byte-order assumption, converted a block at a time */
+    const unsigned char *p = (const unsigned char *)pcm_le;
+    int16_t block[BLOCK_LEN];
+    size_t done = 0;
+    *ready = 0;
+    while (done < n && !*ready) {
+        size_t len = n - done < BLOCK_LEN ? n - done : BLOCK_LEN;
+        size_t i;
+        for (i = 0; i < len; i++) {
+            const unsigned char *b = p + 2 * (done + i);
+            block[i] = (int16_t)(uint16_t)(b[0] | (b[1] << 8));
+        }
+        done += fsk_receiver_process(rx, block, len, ready);
+    }
     return done;
 }
 

@@ -18,7 +18,6 @@ typedef struct {
     int64_t first_byte_sample; /* leading edge of the message-type byte's start bit */
     int64_t end_sample;    /* end of the checksum byte's stop bit */
     double mark_hz;        /* measured mark frequency (NaN when not measured) */
-    double space_hz;       /* measured space frequency */
     int len;               /* bytes in `bytes`, checksum included */
     uint8_t bytes[FSK_MSG_MAX];
 } fsk_message_t;
@@ -34,6 +33,8 @@ void fsk_receiver_reset(fsk_receiver_t *rx);
  * returns the number consumed. When *ready is set, fetch it with
  * fsk_receiver_take() before the next call. */
 size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int *ready);
+/* The same over little-endian 16-bit PCM bytes (any alignment, any host). */
+size_t fsk_receiver_process_le(fsk_receiver_t *rx, const char *pcm_le, size_t n, int *ready);
 int fsk_receiver_take(fsk_receiver_t *rx, fsk_message_t *out);
 
 int64_t fsk_receiver_samples(const fsk_receiver_t *rx);

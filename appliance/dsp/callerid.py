@@ -43,18 +43,12 @@ TIME_DECIMALS = 3
 Event = dict[str, Any]
 
 
-def _classify(modulation: int, mark_hz: float, space_hz: float) -> str:
-    """Bell 202 or V.23 from the measured tones (the decoding demodulator if unmeasured).
-
-    The mark frequency is measured over the pure mark run before the message, so it
-    decides; the space frequency (measured inside the data, biased by the transitions
-    towards the mark) is only a fallback.
-    """
-    if not math.isnan(mark_hz):
-        return MODULATION_NAMES[0 if abs(mark_hz - 1200.0) <= abs(mark_hz - 1300.0) else 1]
-    if not math.isnan(space_hz):
-        return MODULATION_NAMES[0 if space_hz >= 2100.0 else 1]
-    return MODULATION_NAMES[modulation]
+def _classify(modulation: int, mark_hz: float) -> str:
+    """Bell 202 or V.23 from the mark frequency measured over the pure mark run before
+    the message (the decoding demodulator's own standard if it was not measured)."""
+    if math.isnan(mark_hz):
+        return MODULATION_NAMES[modulation]
+    return MODULATION_NAMES[0 if abs(mark_hz - 1200.0) <= abs(mark_hz - 1300.0) else 1]
 
 
 @dataclass(frozen=True)
@@ -67,7 +61,6 @@ class FskMessage:
     start: int  # samples from the stream start: onset of the FSK signal
     end: int  # end of the checksum character's stop bit
     mark_hz: float  # measured over the mark run (NaN if not measured)
-    space_hz: float
 
 
 class CallerIdReceiver:
@@ -116,26 +109,29 @@ class CallerIdReceiver:
             pcm = self._odd + pcm
             self._odd = b""
         if len(pcm) & 1:
-            self._odd = pcm[-1:]
+            self._odd = bytes(pcm[-1:])
             pcm = pcm[:-1]
+        if not isinstance(pcm, bytes):
+            pcm = bytes(pcm)
         total = len(pcm) >> 1
         if not total:
             return []
-        buf = ffi.from_buffer("int16_t[]", pcm)
-        process, ready = lib.fsk_receiver_process, self._ready
-        done = process(self._state, buf, total, ready)
+        # bytes go to C as they are (little-endian 16-bit, converted there)
+        process, ready, state = lib.fsk_receiver_process_le, self._ready, self._state
+        done = process(state, pcm, total, ready)
         if done == total and not ready[0]:
             return []  # the common case: no message ended in this chunk
         out: list[FskMessage] = []
+        view = ffi.from_buffer(pcm)
         while True:
             if ready[0]:
-                while lib.fsk_receiver_take(self._state, self._msg):
+                while lib.fsk_receiver_take(state, self._msg):
                     message = self._take(self._msg)
                     if message is not None:
                         out.append(message)
             if done >= total:
                 return out
-            done += process(self._state, buf + done, total - done, ready)
+            done += process(state, view + 2 * done, total - done, ready)
 
     def _take(self, msg: Any) -> FskMessage | None:
         raw = bytes(ffi.buffer(msg.bytes, msg.len))
@@ -145,16 +141,15 @@ class CallerIdReceiver:
             if prev_raw == raw and start <= prev_end + slack and prev_start <= end + slack:
                 return None  # the other demodulator's copy
         self._recent.append((raw, start, end))
-        mark_hz, space_hz = float(msg.mark_hz), float(msg.space_hz)
+        mark_hz = float(msg.mark_hz)
         demodulator = int(msg.modulation)
         return FskMessage(
             raw=raw,
-            modulation=_classify(demodulator, mark_hz, space_hz),
+            modulation=_classify(demodulator, mark_hz),
             demodulator=MODULATION_NAMES[demodulator],
             start=start,
             end=end,
             mark_hz=mark_hz,
-            space_hz=space_hz,
         )
 
     def _event(self, fsk: FskMessage) -> Event | None:
