@@ -13,6 +13,7 @@ import argparse
 import importlib.util
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -39,65 +40,92 @@ def _load_spandsp() -> ModuleType | None:
     return module if module.AVAILABLE else None
 
 
-def _speed_audio(rate: int) -> bytes:
-    """Line noise at -50 dBm0 with a caller-ID burst (both standards) every 10 s."""
+LINES = {  # line noise under the caller-ID bursts, dBm0 (None: digital silence)
+    "digital silence": None,
+    "quiet line, -70 dBm0 noise": -70.0,
+    "noisy line, -45 dBm0 noise": -45.0,
+    "loud noise, -25 dBm0": -25.0,
+}
+
+
+def _speed_audio(rate: int, noise_dbm0: float | None) -> tuple[bytes, int]:
+    """Line noise with a caller-ID burst (the standards in turn) every 10 s."""
     rng = np.random.default_rng(1)
-    x = rng.normal(0, dbm0_rms(-50.0), SPEED_SECONDS * rate)
-    for i, start in enumerate(range(rate, len(x) - 2 * rate, 10 * rate)):
+    n = SPEED_SECONDS * rate
+    x = np.zeros(n) if noise_dbm0 is None else rng.normal(0, dbm0_rms(noise_dbm0), n)
+    starts = range(rate, n - 2 * rate, 10 * rate)
+    for i, start in enumerate(starts):
         sig = np.frombuffer(fsk_signal(MSG, modulation=("bell202", "v23")[i % 2],
                                        sample_rate=rate), "<i2")
         x[start : start + len(sig)] += sig
-    return np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
+    return np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes(), len(starts)
 
 
-def _cpu(fn: object, *args: object) -> float:
+def _cpu(fn: Callable[[], object]) -> float:
     best = float("inf")
     for _ in range(3):
         t0 = time.process_time()
-        fn(*args)  # type: ignore[operator]
+        fn()
         best = min(best, time.process_time() - t0)
     return best
 
 
-def speed(sp: ModuleType | None) -> None:
-    print("## Speed: seconds of audio per CPU second (best of 3)\n")
-    print("| receiver | 8 kHz | 16 kHz |")
-    print("|---|---|---|")
-    audio = {rate: _speed_audio(rate) for rate in (8000, 16000)}
-
-    def ours_chunked(pcm: bytes, rate: int) -> None:
+def _ours(pcm: bytes, rate: int, chunk_ms: int | None, bursts: int) -> Callable[[], None]:
+    def run() -> None:
         rx = CallerIdReceiver(rate)
-        step = 2 * rate * CHUNK_MS // 1000
+        step = len(pcm) if chunk_ms is None else 2 * rate * chunk_ms // 1000
         found = 0
         for i in range(0, len(pcm), step):
             found += len(rx.feed(pcm[i : i + step]))
-        assert found == len(range(rate, SPEED_SECONDS * rate - 2 * rate, 10 * rate)), found
+        assert found == bursts, (found, bursts)
+    return run
 
-    def ours_block(pcm: bytes, rate: int) -> None:
-        CallerIdReceiver(rate).feed(pcm)
 
-    rows = [("ours, Bell 202 + V.23 at once, 20 ms chunks", ours_chunked),
-            ("ours, Bell 202 + V.23 at once, one block", ours_block)]
-    for label, fn in rows:
-        cells = [f"{SPEED_SECONDS / _cpu(fn, audio[r], r):,.0f}x" for r in (8000, 16000)]
-        print(f"| {label} | {cells[0]} | {cells[1]} |")
-    if sp is not None:
-        pcm = audio[8000]
-
-        def spandsp_run(standards: tuple[int, ...]) -> None:
-            receivers = [sp.AdsiReceiver(s) for s in standards]
-            step = 2 * 8000 * CHUNK_MS // 1000
-            for i in range(0, len(pcm), step):
-                for rx in receivers:
-                    rx.feed(pcm[i : i + step])
+def _spandsp(sp: ModuleType, pcm: bytes, standards: tuple[int, ...],
+             chunk_ms: int | None) -> Callable[[], None]:
+    def run() -> None:
+        receivers = [sp.AdsiReceiver(s) for s in standards]
+        step = len(pcm) if chunk_ms is None else 2 * 8000 * chunk_ms // 1000
+        for i in range(0, len(pcm), step):
             for rx in receivers:
-                rx.close()
+                rx.feed(pcm[i : i + step])
+        for rx in receivers:
+            rx.close()
+    return run
 
-        for label, stds in (("spandsp adsi_rx CLASS (Bell 202 only), 20 ms", (sp.ADSI_STANDARD_CLASS,)),
-                            ("spandsp adsi_rx CLIP (V.23 only), 20 ms", (sp.ADSI_STANDARD_CLIP,)),
-                            ("spandsp adsi_rx CLASS + CLIP (both), 20 ms",
-                             (sp.ADSI_STANDARD_CLASS, sp.ADSI_STANDARD_CLIP))):
-            print(f"| {label} | {SPEED_SECONDS / _cpu(spandsp_run, stds):,.0f}x | n/a |")
+
+def speed(sp: ModuleType | None) -> None:
+    print("## Speed: seconds of audio per CPU second (best of 3, 120 s of audio with a")
+    print("## caller-ID burst every 10 s)\n")
+    audio8 = {label: _speed_audio(8000, level) for label, level in LINES.items()}
+    audio16 = {label: _speed_audio(16000, level) for label, level in LINES.items()}
+    print("| 8 kHz | " + " | ".join(LINES) + " |")
+    print("|---" * (len(LINES) + 1) + "|")
+    rows: list[tuple[str, Callable[[bytes, int], Callable[[], None]]]] = [
+        ("ours: Bell 202 + V.23 at once, 20 ms chunks", lambda p, b: _ours(p, 8000, CHUNK_MS, b)),
+        ("ours: Bell 202 + V.23 at once, one call", lambda p, b: _ours(p, 8000, None, b)),
+    ]
+    if sp is not None:
+        both = (sp.ADSI_STANDARD_CLASS, sp.ADSI_STANDARD_CLIP)
+        rows += [
+            ("spandsp adsi_rx CLASS only (Bell 202), 20 ms chunks",
+             lambda p, b: _spandsp(sp, p, both[:1], CHUNK_MS)),
+            ("spandsp adsi_rx CLASS only (Bell 202), one call",
+             lambda p, b: _spandsp(sp, p, both[:1], None)),
+            ("spandsp adsi_rx CLASS + CLIP (both), 20 ms chunks",
+             lambda p, b: _spandsp(sp, p, both, CHUNK_MS)),
+            ("spandsp adsi_rx CLASS + CLIP (both), one call",
+             lambda p, b: _spandsp(sp, p, both, None)),
+        ]
+    for label, make in rows:
+        cells = [f"{SPEED_SECONDS / _cpu(make(pcm, bursts)):,.0f}x" for pcm, bursts in audio8.values()]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("\n| 16 kHz (spandsp: 8 kHz only) | " + " | ".join(LINES) + " |")
+    print("|---" * (len(LINES) + 1) + "|")
+    for label, chunk in (("ours, 20 ms chunks", CHUNK_MS), ("ours, one call", None)):
+        cells = [f"{SPEED_SECONDS / _cpu(_ours(pcm, 16000, chunk, bursts)):,.0f}x"
+                 for pcm, bursts in audio16.values()]
+        print(f"| {label} | " + " | ".join(cells) + " |")
     print()
 
 
