@@ -142,12 +142,13 @@ def _spandsp_ok(sp: ModuleType, pcm: bytes, modulation: str) -> bool:
 
 
 def _trial_signals(modulation: str, rate: int, snr: float, level: float, offset: float,
-                   trials: int) -> list[bytes]:
+                   twist: float, trials: int) -> list[bytes]:
     out = []
     for seed in range(trials):
         rng = np.random.default_rng(seed)
         clean = fsk_signal(MSG, modulation=modulation, sample_rate=rate, level_dbm0=level,
-                           freq_offset_hz=offset, phase=float(rng.uniform(0, 2 * np.pi)))
+                           freq_offset_hz=offset, twist_db=twist,
+                           phase=float(rng.uniform(0, 2 * np.pi)))
         pad_lead = bytes(2 * int(rng.integers(rate // 4, rate // 2)))
         pcm = pad_lead + clean + bytes(2 * rate // 4)
         out.append(add_noise(pcm, snr, dbm0_rms(level), 7919 * seed + 1))
@@ -156,19 +157,24 @@ def _trial_signals(modulation: str, rate: int, snr: float, level: float, offset:
 
 def decode_rates(sp: ModuleType | None, trials: int) -> None:
     print(f"## Decode rate, % of {trials} MDMF messages (number + name + date)\n")
-    print("| standard | SNR dB | level dBm0 | offset Hz | ours 8 kHz | spandsp 8 kHz | ours 16 kHz |")
-    print("|---|---|---|---|---|---|---|")
-    conditions = [(snr, -13.0, 0.0) for snr in (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0, 20.0)]
-    conditions += [(20.0, lvl, 0.0) for lvl in (-5.0, -20.0, -30.0, -35.0, -40.0, -45.0)]
-    conditions += [(12.0, -13.0, off) for off in (-36.0, -12.0, 12.0, 36.0)]
+    print("(SNR: signal RMS over white-noise RMS, full band; twist: space level - mark level)\n")
+    print("| standard | SNR dB | level dBm0 | offset Hz | twist dB | ours 8 kHz | spandsp 8 kHz "
+          "| ours 16 kHz |")
+    print("|---|---|---|---|---|---|---|---|")
+    conditions = [(snr, -13.0, 0.0, 0.0) for snr in (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0, 20.0)]
+    conditions += [(20.0, lvl, 0.0, 0.0) for lvl in (-5.0, -20.0, -30.0, -35.0, -40.0, -45.0)]
+    conditions += [(12.0, -13.0, off, 0.0) for off in (-36.0, -12.0, 12.0, 36.0)]
+    conditions += [(snr, -13.0, 0.0, tw) for snr, tw in ((20.0, -12.0), (20.0, -9.0), (12.0, -6.0),
+                                                          (10.0, 6.0), (10.0, 9.0))]
     for modulation in ("bell202", "v23"):
-        for snr, level, offset in conditions:
-            s8 = _trial_signals(modulation, 8000, snr, level, offset, trials)
+        for snr, level, offset, twist in conditions:
+            s8 = _trial_signals(modulation, 8000, snr, level, offset, twist, trials)
             ours8 = sum(_ours_ok(p, 8000, modulation) for p in s8)
             theirs = "n/a" if sp is None else f"{100 * sum(_spandsp_ok(sp, p, modulation) for p in s8) / trials:.0f}"
-            s16 = _trial_signals(modulation, 16000, snr, level, offset, trials)
+            s16 = _trial_signals(modulation, 16000, snr, level, offset, twist, trials)
             ours16 = sum(_ours_ok(p, 16000, modulation) for p in s16)
-            print(f"| {modulation} | {snr:g} | {level:g} | {offset:+g} | {100 * ours8 / trials:.0f} "
+            print(f"| {modulation} | {snr:g} | {level:g} | {offset:+g} | {twist:+g} "
+                  f"| {100 * ours8 / trials:.0f} "
                   f"| {theirs} | {100 * ours16 / trials:.0f} |")
             sys.stdout.flush()
     print()

@@ -49,14 +49,14 @@ TX_CHUNK = 160
 
 
 def adsi_transmit(message: bytes, standard: int, *, preamble_bits: int = -1,
-                  mark_bits: int = -1, postamble_bits: int = -1) -> bytes:
+                  mark_bits: int = -1, postamble_bits: int = -1, stop_bits: int = -1) -> bytes:
     """spandsp's caller-ID signal for ``message`` (FSK: type, length, data, checksum;
     DTMF: the digit string). -1 keeps spandsp's default preamble (300 + 80 marks)."""
     if not AVAILABLE:
         raise RuntimeError("libspandsp is not installed (apt-get install libspandsp-dev)")
     state = _lib.adsi_tx_init(ffi.NULL, standard)
     try:
-        _lib.adsi_tx_set_preamble(state, preamble_bits, mark_bits, postamble_bits, -1)
+        _lib.adsi_tx_set_preamble(state, preamble_bits, mark_bits, postamble_bits, stop_bits)
         body = message if standard == ADSI_STANDARD_CLIP_DTMF else message[:-1]  # it adds the sum
         if _lib.adsi_tx_put_message(state, body, len(body)) <= 0:
             raise ValueError("spandsp refused the message")

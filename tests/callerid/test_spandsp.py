@@ -41,6 +41,14 @@ def test_we_decode_spandsp_fsk(modulation: str, raw: bytes, marks: int) -> None:
 
 
 @pytest.mark.parametrize("modulation", ["bell202", "v23"])
+@pytest.mark.parametrize("stop_bits", [2, 4])
+def test_we_decode_spandsp_fsk_with_extra_stop_bits(modulation: str, stop_bits: int) -> None:
+    raw = MESSAGES[0]
+    pcm = pad(sp.adsi_transmit(raw, STANDARDS[modulation], stop_bits=stop_bits), 8000)
+    assert [m.raw for m in CallerIdReceiver(8000).feed_messages(pcm)] == [raw]
+
+
+@pytest.mark.parametrize("modulation", ["bell202", "v23"])
 def test_we_decode_noisy_spandsp_fsk(modulation: str) -> None:
     raw = MESSAGES[0]
     ok = 0
