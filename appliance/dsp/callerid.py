@@ -176,6 +176,9 @@ class CallerIdReceiver:
 DTMF_DIGIT_GAP_S = 1.5  # longer silence between digits ends (or discards) a string
 DTMF_MAX_DIGITS = 64  # bound on a string in assembly
 DTMF_MIN_NUMBER_DIGITS = 3  # a bare "<number>#" shorter than this is not caller ID
+# A bare "<number>#" has no start digit, so keypad input ("1234#" in a menu) looks the
+# same; an exchange sends its digits back to back (~70 ms pauses), a hand does not.
+DTMF_BARE_MAX_PAUSE_S = 0.3
 DTMF_CODES = {"00": "unavailable", "10": "private"}  # B<code>
 DTMF_D_CODES = {"1": "private", "2": "unavailable", "3": "unavailable"}  # D<code># (2: abroad)
 TERMINATORS = "C#"
@@ -261,6 +264,10 @@ class DtmfCallerIdAssembler:
         text = "".join(d for d, _, _ in digits)
         first = _start_of(text)
         fields = _parse_dtmf_cid(text[first:], terminated)
+        if fields is not None and text[first] not in "ABD":
+            pauses = [b[1] - a[2] for a, b in zip(digits[first:], digits[first + 1 :], strict=False)]
+            if pauses and max(pauses) > DTMF_BARE_MAX_PAUSE_S:
+                fields = None  # dialled by hand, not sent by an exchange
         if fields is None:
             log.debug("DTMF string of %d digits is not a caller ID", len(text))
             return []

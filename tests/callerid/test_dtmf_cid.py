@@ -72,6 +72,12 @@ def test_silence_ends_an_unterminated_string() -> None:
     assert asm.flush() == []  # the lone "5" is not caller ID
 
 
+def test_bare_number_hash_typed_by_hand_is_not_caller_id() -> None:
+    assert fields(feed("0401234567#", step=0.14)) == [{"number": "0401234567"}]
+    assert feed("0401234567#", step=0.6) == []  # 0.53 s pauses: keypad input
+    assert fields(feed("A0401234567C", step=0.6)) == [{"number": "0401234567"}]  # has a start
+
+
 def test_runaway_string_is_bounded() -> None:
     asm = DtmfCallerIdAssembler()
     for i in range(5 * DTMF_MAX_DIGITS):
