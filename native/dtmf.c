@@ -35,9 +35,10 @@ void dtmf_rx_default_params(dtmf_params *p)
     p->max_freq_dev = 0.022f;
     p->max_harmonic_db = 10.0f;
     p->max_balance_db = 3.0f;
-    p->max_dev_spread = 0.012f;
+    p->max_dev_spread = 0.02f;
     p->max_level_spread_db = 3.0f;
     p->start_windows = 4;
+    p->start_gaps = 1;
     p->end_windows = 4;
 }
 
@@ -81,7 +82,7 @@ int dtmf_rx_init(dtmf_rx_state *s, int sample_rate, const dtmf_params *p)
         s->p = *p;
     else
         dtmf_rx_default_params(&s->p);
-    if (s->p.start_windows < 1 || s->p.end_windows < 1)
+    if (s->p.start_windows < 1 || s->p.end_windows < 1 || s->p.start_gaps < 0)
         return -1;
     int sub = (int) lrintf(SUB_BLOCK_SECONDS * (float) sample_rate);
     s->sub_len = sub;
@@ -337,6 +338,7 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
             }
             s->cand_digit = hit;
             s->cand_count = 1;
+            s->cand_gaps = 0;
             s->cand_start = start;
             memcpy(s->cand_min, meas, sizeof(meas));
             memcpy(s->cand_max, meas, sizeof(meas));
@@ -357,6 +359,8 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
             s->cand_count = 0;
             emit(s, DTMF_EVENT_START, s->cur_digit, s->cur_start, -1);
         }
+    } else if (hit < 0 && s->cand_count > 0 && s->cand_gaps < s->p.start_gaps) {
+        s->cand_gaps++;   /* ride over a window spoilt by noise */
     } else {
         s->cand_digit = -1;
         s->cand_count = 0;

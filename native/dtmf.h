@@ -38,7 +38,8 @@ typedef struct dtmf_params {
     float max_balance_db;     /* sub-block energy imbalance within a window to start */
     float max_dev_spread;     /* how far a tone's frequency may wander while a digit starts */
     float max_level_spread_db; /* how far a tone's level may wander while a digit starts */
-    int32_t start_windows;    /* consecutive agreeing windows to start a digit */
+    int32_t start_windows;    /* agreeing windows to start a digit */
+    int32_t start_gaps;       /* failing windows tolerated among them */
     int32_t end_windows;      /* consecutive failing windows to end it */
 } dtmf_params;
 
@@ -75,6 +76,7 @@ typedef struct dtmf_rx_state {
     float normal_twist, reverse_twist, relative_peak, harmonic_limit, balance_limit;
     int32_t cand_digit;
     int32_t cand_count;
+    int32_t cand_gaps;
     int64_t cand_start;
     float cand_min[4];                /* row/col deviation and energy over the candidate */
     float cand_max[4];

@@ -33,9 +33,10 @@ class Params:
     max_freq_dev: float = 0.022
     max_harmonic_db: float = 10.0
     max_balance_db: float = 3.0
-    max_dev_spread: float = 0.012
+    max_dev_spread: float = 0.02
     max_level_spread_db: float = 3.0
     start_windows: int = 4
+    start_gaps: int = 1
     end_windows: int = 4
 
 
@@ -92,7 +93,7 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
     kern_win, kern_sub = _kernel(w, 2 * sub), _kernel(w, sub)
     digits: list[tuple[str, int, int]] = []
     windows: list[Window] = []
-    cand, cand_count, cand_start = -1, 0, 0
+    cand, cand_count, cand_start, cand_gaps = -1, 0, 0, 0
     cand_min = cand_max = np.zeros(4)
     cur, misses, ref, cur_start, strong_end, tail, after = -1, 0, 0.0, 0, 0, 0, False
     for b in range(1, n_sub):
@@ -193,7 +194,7 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
                 start = pos - 2 * sub + round(sub * (1 - f_old))
                 if f_old > 0.9 and b >= 2:
                     start -= round(sub * min(1.0, e_sub[b - 2] / rf))
-                cand, cand_count, cand_start = hit, 1, max(0, start)
+                cand, cand_count, cand_start, cand_gaps = hit, 1, max(0, start), 0
                 cand_min = cand_max = np.array(meas)
             if cand_count >= p.start_windows:
                 if cur >= 0:
@@ -202,6 +203,8 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
                 ref = max(e_sub[b], e_sub[b - 1])
                 strong_end, tail, after = pos, 0, False
                 cand, cand_count = -1, 0
+        elif hit < 0 and cand_count > 0 and cand_gaps < p.start_gaps:
+            cand_gaps += 1
         else:
             cand, cand_count = -1, 0
     if cur >= 0:
