@@ -73,6 +73,12 @@ def _valid_timezone(v: str) -> bool:
     return True
 
 
+def _valid_tone_tables(v: Any) -> bool:
+    from appliance.dsp.tone_tables import valid_config  # the format's owner; pure, no C
+
+    return valid_config(v)
+
+
 def _valid_listen(v: str) -> bool:
     m = _LISTEN.match(v)
     return bool(m) and 0 < int(m.group(2)) < 65536  # type: ignore[union-attr]
@@ -203,7 +209,9 @@ class LogConfig:
 class DspConfig:
     tones: dict[str, Any] = _key(  # noqa: RUF009 - _key returns a dataclasses.field
         dict,
-        "a table of country tone tables, e.g. [dsp.tones.XX] busy = {freqs=[425], cadence=[0.5,0.5]}",
+        "a table of country tone tables, e.g. [dsp.tones.XX] busy = {freqs=[425], cadence=[0.5,0.5]}"
+        " (freqs: 1-3 of 40-3900 Hz; cadence: [] or 2-8 on/off seconds of 0.05-10; see docs/DSP.md)",
+        _valid_tone_tables,
     )
 
 

@@ -22,17 +22,25 @@ built-in country replaces the named tones only.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from appliance._native import ffi, lib
+from appliance.dsp.tone_tables import (
+    BUILTIN_TABLES,
+    MAX_FREQS,
+    MAX_SETS,
+    ToneSpec,
+    countries,
+    load_tables,
+    normalise_country,
+)
 from appliance.errors import ConfigError, UsageError
 
+__all__ = ["BUILTIN_TABLES", "ToneDetector", "ToneSpec", "countries", "load_tables", "normalise_country"]
+
 SAMPLE_RATES = (8000, 16000)
-MAX_FREQS = 16
-MAX_SETS = 16
 MAX_SAMPLES_PER_CALL = 8000  # 1 s per C call: at most 25 segments, the C buffer holds 64
 CONTINUOUS_MIN_S = 2.5  # a single segment this long is a continuous tone
 SINGLE_RING_MIN_ON_S = 0.8  # one lone segment is matched only against long "on" times
@@ -45,108 +53,6 @@ GAP_SLACK = 1.3
 GAP_EXTRA_S = 0.2
 CONTINUOUS_GAP_S = 0.5
 _TAKE = 64
-
-BUILTIN_TABLES: dict[str, dict[str, tuple[tuple[float, ...], tuple[float, ...]]]] = {
-    "US": {
-        "dial": ((350, 440), ()),
-        "ringback": ((440, 480), (2.0, 4.0)),
-        "busy": ((480, 620), (0.5, 0.5)),
-        "congestion": ((480, 620), (0.25, 0.25)),
-    },
-    "UK": {
-        "dial": ((350, 440), ()),
-        "ringback": ((400, 450), (0.4, 0.2, 0.4, 2.0)),
-        "busy": ((400,), (0.375, 0.375)),
-        "congestion": ((400,), (0.4, 0.35, 0.225, 0.525)),
-    },
-    "DE": {
-        "dial": ((425,), ()),
-        "ringback": ((425,), (1.0, 4.0)),
-        "busy": ((425,), (0.48, 0.48)),
-        "congestion": ((425,), (0.24, 0.24)),
-    },
-    "FI": {
-        "dial": ((425,), ()),
-        "ringback": ((425,), (1.0, 4.0)),
-        "busy": ((425,), (0.3, 0.3)),
-        "congestion": ((425,), (0.2, 0.2)),
-    },
-    "SE": {
-        "dial": ((425,), ()),
-        "ringback": ((425,), (1.0, 5.0)),
-        "busy": ((425,), (0.25, 0.25)),
-        "congestion": ((425,), (0.25, 0.75)),
-    },
-    "CN": {
-        "dial": ((450,), ()),
-        "ringback": ((450,), (1.0, 4.0)),
-        "busy": ((450,), (0.35, 0.35)),
-        "congestion": ((450,), (0.7, 0.7)),
-    },
-}
-COUNTRY_ALIASES = {"GB": "UK"}
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_TONE_NAME = re.compile(r"^[a-z][a-z_]{0,31}$")
-
-
-@dataclass(frozen=True)
-class ToneSpec:
-    """One tone of one country."""
-
-    country: str
-    name: str
-    freqs: tuple[float, ...]
-    cadence: tuple[float, ...]
-
-
-def normalise_country(code: str) -> str:
-    """ISO alpha-2, upper case; GB is the UK table."""
-    c = code.strip().upper()
-    return COUNTRY_ALIASES.get(c, c)
-
-
-def _parse_tone(country: str, name: str, value: Any) -> ToneSpec:
-    where = f"dsp.tones.{country}.{name}"
-    if not _TONE_NAME.match(name):
-        raise ConfigError(where, value, "tone names are lower-case words (dial, ringback, busy, congestion)")
-    if not isinstance(value, Mapping) or set(value) - {"freqs", "cadence"} or "freqs" not in value:
-        raise ConfigError(where, value, "{freqs = [Hz, ...], cadence = [on, off, ...]}")
-    freqs, cad = value["freqs"], value.get("cadence", [])
-    if (
-        not isinstance(freqs, list)
-        or not 1 <= len(freqs) <= 3
-        or not all(isinstance(f, (int, float)) and 40 <= f <= 3900 for f in freqs)
-    ):
-        raise ConfigError(f"{where}.freqs", freqs, "1-3 frequencies, 40-3900 Hz")
-    if (
-        not isinstance(cad, list)
-        or len(cad) % 2
-        or len(cad) > 8
-        or not all(isinstance(t, (int, float)) and 0.05 <= t <= 10 for t in cad)
-    ):
-        raise ConfigError(f"{where}.cadence", cad, "[] or 2-8 on/off times of 0.05-10 s")
-    return ToneSpec(country, name, tuple(float(f) for f in freqs), tuple(float(t) for t in cad))
-
-
-def load_tables(configured: Mapping[str, Any] | None = None) -> list[ToneSpec]:
-    """The built-in tables merged with the ``dsp.tones`` config value (validated here)."""
-    tables: dict[str, dict[str, ToneSpec]] = {
-        c: {n: ToneSpec(c, n, tuple(map(float, f)), tuple(map(float, k))) for n, (f, k) in t.items()}
-        for c, t in BUILTIN_TABLES.items()
-    }
-    for raw_country, table in (configured or {}).items():
-        country = normalise_country(str(raw_country))
-        if not _COUNTRY.match(country):
-            raise ConfigError(f"dsp.tones.{raw_country}", table, "a table named by a two-letter country code")
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"dsp.tones.{raw_country}", table, "a table of tones")
-        for name, value in table.items():
-            tables.setdefault(country, {})[name] = _parse_tone(country, name, value)
-    return [spec for t in tables.values() for spec in t.values()]
-
-
-def countries(specs: Iterable[ToneSpec]) -> list[str]:
-    return sorted({s.country for s in specs})
 
 
 @dataclass(frozen=True)

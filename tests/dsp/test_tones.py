@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +114,15 @@ def test_too_many_frequencies_are_refused() -> None:
 def test_unknown_country_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no call-progress tone table"):
         ToneDetector(8000, country="ZZ")
+
+
+def test_config_file_checks_dsp_tones(tmp_path: Path) -> None:
+    from appliance.config import load_config
+
+    good = tmp_path / "good.toml"
+    good.write_text("[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
+    assert load_config(str(good), environ={}).dsp.tones["NO"]["busy"]["freqs"] == [425]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5]}\n")
+    with pytest.raises(ConfigError, match=r"dsp\.tones"):
+        load_config(str(bad), environ={})
