@@ -111,7 +111,6 @@ def test_hung_modem_recovered_without_restarting_the_daemon(tmp_path: Path) -> N
         first = int(run_cli(tmp_path, "sms", "send", "--to", "+358401234567", "--text", "one").stdout)
         wait_for(lambda: sms_list(tmp_path)[0]["status"] in ("sent", "delivered"), 30, "first sent", daemon)
         # longer than the outbox poll (5 s): the daemon writes AT+CMGS into the silence
-        # longer than the outbox poll (5 s): the daemon writes AT+CMGS into the silence
         assert run_cli(tmp_path, "sms", "sim", "hang", "--seconds", "8").returncode == 0
         second = int(run_cli(tmp_path, "sms", "send", "--to", "+358401234567", "--text", "two").stdout)
         wait_for(
