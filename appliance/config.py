@@ -179,7 +179,7 @@ class MqttConfig:
     client_id: str = _key("", "an MQTT client id, or empty for appliance-<site.id>")
     keepalive: int = _key(30, "an integer 5-3600 (seconds)", _int_range(5, 3600))
     protocol: str = _key("auto", "auto, 5 or 3.1.1", _one_of("auto", "5", "3.1.1"))
-    inflight: int = _key(100, "an integer 1-10000 (uplink messages in flight)", _int_range(1, 10000))
+    inflight: int = _key(300, "an integer 1-10000 (uplink messages in flight)", _int_range(1, 10000))
 
 
 @dataclass(frozen=True)

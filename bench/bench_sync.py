@@ -93,7 +93,6 @@ def main() -> int:
             "APPLIANCE_MQTT__PORT": str(broker.port),
             "APPLIANCE_MQTT__USERNAME": SITE,
             "APPLIANCE_MQTT__PASSWORD": USERS[SITE],
-            "APPLIANCE_MQTT__INFLIGHT": "500",
             "APPLIANCE_SITE__ID": SITE,
             "APPLIANCE_MODEM__DRIVER": "none",
             "APPLIANCE_LINE__DRIVER": "none",

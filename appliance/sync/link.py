@@ -100,7 +100,7 @@ class LinkListener:
 
     def link_up(self, generation: int, session_present: bool) -> None: ...
     def link_down(self, reason: str) -> None: ...
-    def published(self, mid: int, ok: bool) -> None: ...
+    def published(self, pubacks: list[tuple[int, bool]]) -> None: ...
     def received(self, message: Incoming) -> None: ...
     def protocol_refused(self) -> None: ...
 
@@ -123,6 +123,8 @@ class MqttLink:
         self.fallback_requested = False
         self.last_error = ""
         self._client: mqtt.Client | None = None
+        self._pubacks: list[tuple[int, bool]] = []
+        self._pubacks_scheduled = False
 
     # -- life cycle ------------------------------------------------------------
 
@@ -291,7 +293,19 @@ class MqttLink:
         ok = not reason.is_failure
         if not ok:
             log.warning("mqtt: broker refused publish %d: %s", mid, reason)
-        self._call_soon(self._listener.published, mid, ok)
+        # PUBACKs are handed over in bunches: one loop wake-up per bunch, not per message.
+        with self._lock:
+            self._pubacks.append((mid, ok))
+            if self._pubacks_scheduled:
+                return
+            self._pubacks_scheduled = True
+        self._call_soon(self._deliver_pubacks)
+
+    def _deliver_pubacks(self) -> None:
+        with self._lock:
+            bunch, self._pubacks = self._pubacks, []
+            self._pubacks_scheduled = False
+        self._listener.published(bunch)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         incoming = Incoming(

@@ -126,11 +126,12 @@ class SyncService(Service, LinkListener):
         if self.relay is not None:
             self.relay.kick()
 
-    def published(self, mid: int, ok: bool) -> None:
-        if self.relay is not None:
-            self.relay.on_published(mid)
-        if ok:
-            self._metrics.published.inc()
+    def published(self, pubacks: list[tuple[int, bool]]) -> None:
+        relay = self.relay
+        if relay is not None:
+            for mid, _ok in pubacks:
+                relay.on_published(mid)
+        self._metrics.published.inc(sum(1 for _mid, ok in pubacks if ok))
 
     def protocol_refused(self) -> None:
         self._health_kick.set()  # the health loop rebuilds the link as MQTT 3.1.1
