@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import pad
+from cid_signals import pad
 
 from appliance.dsp.callerid import DTMF_DIGIT_GAP_S, DTMF_MAX_DIGITS, DtmfCallerIdAssembler
 from appliance.dsp.callerid_gen import dtmf_cid_string, dtmf_signal

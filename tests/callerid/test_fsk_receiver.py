@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import decode_chunked, noisy_fsk, pad
+from cid_signals import decode_chunked, noisy_fsk, pad
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ import fsk_reference
 import numpy as np
 import pytest
 from appliance._native import ffi, lib
-from conftest import noisy_fsk
+from cid_signals import noisy_fsk
 
 from appliance.dsp.callerid import CallerIdReceiver
 from appliance.dsp.cid_message import build_mdmf, build_sdmf

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 import pytest
 import spandsp_abi as sp
-from conftest import add_noise, dbm0_rms, pad
+from cid_signals import add_noise, dbm0_rms, pad
 
 from appliance.dsp.callerid import CallerIdReceiver
 from appliance.dsp.callerid_gen import fsk_signal

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import spandsp_abi as sp
-from conftest import add_noise, dbm0_rms, pad
+from cid_signals import add_noise, dbm0_rms, pad
 
 from appliance.dsp.callerid import CallerIdReceiver
 from appliance.dsp.callerid_gen import dtmf_cid_string, fsk_signal
