@@ -61,3 +61,19 @@ def test_bad_parameters_are_refused() -> None:
         DtmfReceiver(8000, no_such_thing=1.0)
     with pytest.raises(ValueError, match="bad DTMF"):
         DtmfReceiver(8000, start_windows=0)
+
+
+@pytest.mark.parametrize("codec", ["ulaw", "alaw"])
+def test_q24_matrix_through_g711(codec: str) -> None:
+    from appliance.codecs import g711
+
+    encode, decode = (g711.ulaw_encode, g711.ulaw_decode) if codec == "ulaw" else (g711.alaw_encode, g711.alaw_decode)
+    for case in q24_matrix(8000):
+        if case.must == "may":
+            continue
+        got = _run(decode(encode(case.pcm)), 8000)
+        found, extra = score(case.digits, got)
+        if case.must == "detect":
+            assert (found, extra) == (len(case.digits), 0), f"{case.group} {case.label}: {got!r}"
+        else:
+            assert got == "", f"{case.group} {case.label}: {got!r}"
