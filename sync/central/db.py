@@ -98,17 +98,21 @@ class CentralDB:
     def store_events(self, events: Iterable[StoredEvent]) -> int:
         """Insert events, skipping ones already stored; commit; return how many were new."""
         now = _now()
-        new = 0
         # One global insert order keeps concurrent instances from deadlocking on each other's rows.
         ordered = sorted(events, key=lambda e: (e.site, e.stream, e.seq))
+        rows = [(e.id, e.site, e.stream, e.seq, e.ts, json.dumps(e.data, ensure_ascii=False), now) for e in ordered]
         try:
-            for e in ordered:
-                cur = self._execute(
+            cur = self.conn.cursor()
+            # executemany: one round trip per batch on PostgreSQL (psycopg pipelines it);
+            # rowcount is the total inserted, skipped conflicts not counted.
+            cur.executemany(
+                self._sql(
                     "INSERT INTO central_events(id, site, stream, seq, ts, data, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (e.id, e.site, e.stream, e.seq, e.ts, json.dumps(e.data, ensure_ascii=False), now),
-                )
-                new += max(cur.rowcount, 0)
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                rows,
+            )
+            new = max(cur.rowcount, 0)
             self.conn.commit()
         except Exception:
             self.conn.rollback()
