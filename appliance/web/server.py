@@ -49,6 +49,8 @@ SESSION_LIFETIME_S = 12 * 3600  # one working day
 SECRET_META_KEY = "web_session_secret"
 MAX_FORM_BYTES = 64 * 1024
 LOGIN_FAILURE_DELAY_S = 0.5  # slows password guessing without locking a technician out
+# Counting a million-row queue costs ~0.1 s of the store thread: not more often than this.
+METRICS_MIN_REFRESH_S = 5.0
 PUBLIC_PATHS = {"/healthz", "/metrics", "/login", "/static"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,9 +68,14 @@ class StoreCollector(Collector):
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.cached: dict[str, Any] = {}
+        self._read_at = 0.0
 
     async def refresh(self) -> None:
+        """Re-read the figures, at most every METRICS_MIN_REFRESH_S (scrapers may be eager)."""
+        if time.monotonic() - self._read_at < METRICS_MIN_REFRESH_S and self.cached:
+            return
         self.cached = await self.ctx.store.run(self._read)
+        self._read_at = time.monotonic()
 
     def _read(self) -> dict[str, Any]:
         conn = self.ctx.store.conn
