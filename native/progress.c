@@ -8,16 +8,17 @@
 #define PI_F 3.14159265358979f
 #define SUB_BLOCK_SECONDS 0.020f   /* 160 or 320 samples: a multiple of four */
 #define STRONG_FRACTION 0.5f
+#define MIN_GAIN 0.3f         /* the most an off-nominal tone's energy is made up for */
 #define FULL_FRACTION 0.9f     /* a sub-block this loud (vs the reference) is all tone */
 #define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
 
 void progress_default_params(progress_params *p)
 {
     memset(p, 0, sizeof(*p));
-    p->min_level_dbm0 = -40.0f;
+    p->min_level_dbm0 = -44.0f;
     p->min_ratio = 0.75f;
     p->max_twist_db = 12.0f;
-    p->max_dev_hz = 8.0f;
+    p->max_dev_hz = 13.0f;
     p->max_balance_db = 3.0f;
     p->end_windows = 2;
 }
@@ -70,42 +71,61 @@ static void emit(progress_state *s, int set, int64_t start, int64_t end)
     e->end = end;
 }
 
+/* Window gain of a tone d rad/sample off its bin (rectangular window of n samples). */
+static float offset_gain(float d, int n)
+{
+    float half = 0.5f * d;
+    if (fabsf(half) < 1e-6f)
+        return 1.0f;
+    float g = sinf(half * (float) n) / ((float) n * sinf(half));
+    g *= g;
+    return g < MIN_GAIN ? MIN_GAIN : g;
+}
+
 static int classify(const progress_state *s, const float *we, const float *gre, const float *gim, float win_energy)
 {
     float e_new = s->sub_energy[0], e_old = s->sub_energy[1];
     if (e_new > e_old * s->balance || e_old > e_new * s->balance)
         return -1;
-    int best = -1;
-    float best_ratio = 0.0f;
-    float limit = s->p.min_ratio * (float) s->sub_len * win_energy;
     float max_d = 2.0f * PI_F * s->p.max_dev_hz / (float) s->sample_rate;
+    /* each bin's tone offset from its phase advance between the halves; the energy
+     * then gets back what the window lost on an off-nominal tone */
+    float corrected[PROGRESS_MAX_FREQS];
+    int on_freq[PROGRESS_MAX_FREQS];
+    for (int k = 0; k < s->p.n_freqs; k++) {
+        on_freq[k] = 0;
+        corrected[k] = we[k];
+        if (we[k] < s->min_energy)
+            continue;
+        float cre = gre[k] * s->prev_re[k] + gim[k] * s->prev_im[k];
+        float cim = gim[k] * s->prev_re[k] - gre[k] * s->prev_im[k];
+        float pre = cre * s->rot_re[k] - cim * s->rot_im[k];
+        float pim = cre * s->rot_im[k] + cim * s->rot_re[k];
+        float d = atan2f(pim, pre) / (float) s->sub_len;
+        if (fabsf(d) > max_d)
+            continue;
+        on_freq[k] = 1;
+        corrected[k] = we[k] / offset_gain(d, 2 * s->sub_len);
+    }
+    int best = -1;
+    float best_sum = 0.0f;
+    float limit = s->p.min_ratio * (float) s->sub_len * win_energy;
     for (int i = 0; i < s->p.n_sets; i++) {
         uint32_t mask = s->p.set_mask[i];
         float sum = 0.0f, lo = 3.4e38f, hi = 0.0f;
+        int ok = 1;
         for (int k = 0; k < s->p.n_freqs; k++) {
             if (!(mask & (1u << k)))
                 continue;
-            sum += we[k];
-            lo = we[k] < lo ? we[k] : lo;
-            hi = we[k] > hi ? we[k] : hi;
+            ok &= on_freq[k];
+            sum += corrected[k];
+            lo = corrected[k] < lo ? corrected[k] : lo;
+            hi = corrected[k] > hi ? corrected[k] : hi;
         }
-        if (lo < s->min_energy || hi > lo * s->twist || sum < limit || sum <= best_ratio)
+        if (!ok || lo < s->min_energy || hi > lo * s->twist || sum < limit || sum <= best_sum)
             continue;
-        int freq_ok = 1;
-        for (int k = 0; k < s->p.n_freqs && freq_ok; k++) {
-            if (!(mask & (1u << k)))
-                continue;
-            float cre = gre[k] * s->prev_re[k] + gim[k] * s->prev_im[k];
-            float cim = gim[k] * s->prev_re[k] - gre[k] * s->prev_im[k];
-            float pre = cre * s->rot_re[k] - cim * s->rot_im[k];
-            float pim = cre * s->rot_im[k] + cim * s->rot_re[k];
-            if (fabsf(atan2f(pim, pre)) > max_d * (float) s->sub_len)
-                freq_ok = 0;
-        }
-        if (freq_ok) {
-            best = i;
-            best_ratio = sum;
-        }
+        best = i;
+        best_sum = sum;
     }
     return best;
 }
