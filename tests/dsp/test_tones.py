@@ -126,3 +126,17 @@ def test_config_file_checks_dsp_tones(tmp_path: Path) -> None:
     bad.write_text("[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5]}\n")
     with pytest.raises(ConfigError, match=r"dsp\.tones"):
         load_config(str(bad), environ={})
+
+
+@pytest.mark.parametrize(("level", "deviation"), [(-40.0, 0.0), (-20.0, 0.01), (-20.0, -0.01), (0.0, 0.0)])
+def test_quiet_and_off_nominal_tones(level: float, deviation: float) -> None:
+    for country, table in BUILTIN_TABLES.items():
+        for name, (freqs, pattern) in table.items():
+            shifted = [f * (1 + deviation) for f in freqs]
+            pcm = silence(0.3, 8000) + cadence(shifted, level, pattern, 6.0, 8000) + silence(1.0, 8000)
+            assert [e["tone"] for e in _detect(pcm, 8000, country=country)] == [name], (country, name)
+
+
+def test_far_off_frequency_is_not_a_tone() -> None:
+    pcm = cadence([425.0 * 1.1], -15, [0.48, 0.48], 5, 8000)  # 467 Hz: no table has it
+    assert _detect(pcm, 8000) == []
