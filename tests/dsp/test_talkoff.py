@@ -9,6 +9,8 @@ an IVR prompt may be.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import digits_of
 
@@ -47,6 +49,7 @@ def test_music_on_hold() -> None:
         assert digits_of(variant) == "", name
 
 
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_espeak_speech() -> None:
     speech = espeak_corpus(
         TEXT * 6, voices=("en", "en+f4", "fi", "sv+f3", "de", "zh"), pitches=("20", "80"), words_per_take=160
