@@ -36,9 +36,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef FSK_DEBUG
-#include <stdio.h>
-#endif
 
 #define BAUD 1200.0
 #define FSK_PI 3.14159265358979323846
@@ -306,12 +303,6 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
         sum += dm->buf[i];
     dm->msg_state = MSG_HUNT;
     if ((sum & 0xFF) != 0) {
-#ifdef FSK_DEBUG
-        fprintf(stderr, "bad msg mod %d:", dm->modulation);
-        for (i = 0; i < dm->len; i++)
-            fprintf(stderr, " %02x", dm->buf[i]);
-        fprintf(stderr, "\n");
-#endif
         dm->bad_checksums++;
         return;
     }
@@ -663,9 +654,6 @@ static void track_onset(fsk_receiver_t *rx, float p, int64_t block_start)
     if (rx->p_fast > ONSET_RATIO * rx->p_floor + ONSET_MIN_POWER) {
         if (!rx->present) {
             rx->onsets[rx->n_onsets++ & (ONSET_HISTORY - 1)] = block_start;
-#ifdef FSK_DEBUG
-            fprintf(stderr, "onset at %lld (p %g floor %g)\n", (long long)block_start, rx->p_fast, rx->p_floor);
-#endif
         }
         rx->present = 1;
         rx->quiet_samples = 0;
