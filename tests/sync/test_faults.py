@@ -5,6 +5,7 @@ In each: every event arrives, duplicates are removed by id, order is kept per st
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,15 +33,30 @@ def test_broker_killed_and_restarted_mid_stream(
     central = central_factory(broker.port, db_url)
     app = appliance_factory(broker.port)
     wait_until(lambda: app.connected, 20, "appliance connected")
-    app.append("survey_reply", 1500)
-    wait_until(lambda: central.counters.stored > 100, 30, "events flowing")
-    broker.kill()  # SIGKILL: whatever the broker held in memory is gone
-    app.append("survey_reply", 500, start=1500)
-    time.sleep(1.0)
-    broker.start()
+    total, chunk = 3000, 50
+
+    def produce() -> None:  # events keep coming before, during and after the broker's death
+        for start in range(0, total, chunk):
+            app.append("survey_reply", chunk, start=start)
+            time.sleep(0.02)
+
+    writer = threading.Thread(target=produce, name="producer")
+    writer.start()
+    try:
+        wait_until(lambda: central.counters.stored > 300, 30, "events flowing")
+        broker.kill()  # SIGKILL: whatever the broker held in memory is gone
+        stored_at_kill = central.counters.stored
+        time.sleep(1.0)
+        broker.start()
+    finally:
+        writer.join(60)
     wait_until(lambda: app.backlog() == 0, 90, "backlog drained after the broker came back")
-    assert_complete(db_url, "survey_reply", 2000)
-    print(f"broker kill: 2000 events, stored {central.counters.stored}, duplicates {central.counters.duplicates}")
+    assert_complete(db_url, "survey_reply", total)
+    assert stored_at_kill < total, "the kill must land mid-stream"
+    print(
+        f"broker kill: {total} events, {stored_at_kill} stored at the kill, "
+        f"stored {central.counters.stored}, duplicates {central.counters.duplicates}"
+    )
 
 
 def test_network_cut_and_restored_by_proxy(
