@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import Daemon  # noqa: E402
+from tests.helpers import Daemon
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -15,6 +15,13 @@ NEEDED=(
   "sox:/usr/bin/sox"
   "chromium:/usr/bin/chromium"
   "openssl:/usr/bin/openssl"
+  # recorded speech (IVR prompts, five speakers) and music on hold: the DTMF talk-off corpus
+  "asterisk-core-sounds-en-wav:/usr/share/asterisk/sounds/en_US_f_Allison/activated.wav"
+  "asterisk-core-sounds-es-wav:/usr/share/asterisk/sounds/es_MX_f_Allison/agent-alreadyon.wav"
+  "asterisk-core-sounds-fr-wav:/usr/share/asterisk/sounds/fr_CA_f_June/activated.wav"
+  "asterisk-core-sounds-it-wav:/usr/share/asterisk/sounds/it_IT_m_Carlo/activated.wav"
+  "asterisk-core-sounds-ru-wav:/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU/activated.wav"
+  "asterisk-moh-opsound-wav:/usr/share/asterisk/moh/macroform-cold_day.wav"
 )
 [ "${1:-}" = "--runtime" ] && NEEDED=(
   "mosquitto:/usr/sbin/mosquitto"

@@ -28,6 +28,16 @@ COMMAND_MODULES = [
     "appliance.cli.sms_cmd",
     "appliance.cli.calls_cmd",
 ]
+# The module that registers each top-level command: only that one is imported to run it
+# (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
+COMMAND_OWNERS = {
+    "run": "appliance.cli.daemon_cmd",
+    "status": "appliance.cli.status_cmd",
+    "users": "appliance.cli.users_cmd",
+    "dsp": "appliance.cli.dsp_cmd",
+    "sms": "appliance.cli.sms_cmd",
+    "calls": "appliance.cli.calls_cmd",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,22 +45,37 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The first word that is not an option (or the value of --config)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--config":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="appliance", description="Customer-service appliance for lab receptions.")
     parser.add_argument("--version", action="version", version=f"appliance {__version__}")
     parser.add_argument(
         "--config", metavar="F", help="TOML config file (else $APPLIANCE_CONFIG, /etc/appliance/appliance.toml)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    owner = COMMAND_OWNERS.get(_command_word(argv) or "") if argv is not None else None
+    for name in [owner] if owner else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(words)
+        args = parser.parse_args(words)
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
