@@ -602,7 +602,7 @@ static int demod_block_idle(const fsk_receiver_t *rx, demod_t *dm, uint64_t spac
     uint64_t history, runs, falling, edges;
     int k, first_run, top_run;
 
-#ifdef FSK_NO_IDLE_PATH
+#ifdef FSK_NO_IDLE_PATH /* tests/callerid/test_sanitizer.py: both paths must agree */
     return 0;
 #endif
     if (dm->msg_state != MSG_HUNT || dm->n_candidates || min_lead <= BLOCK_LEN || thr < 2)
