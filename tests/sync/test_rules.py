@@ -148,3 +148,42 @@ def test_decode_never_raises_anything_but_envelope_error(payload: bytes) -> None
     with pytest.raises((EnvelopeError, ValidationError)):
         env = decode(payload, direction="down", expect_site="s1", lenient_seq=True)
         raise EnvelopeError(f"accepted {env}")  # random bytes are never a valid envelope
+
+
+def test_a_contact_with_a_phone_that_is_no_number_is_refused_whole(store: Store) -> None:
+    applier = DownlinkApplier(store, Topics("lab/v1", "s1"), SETTINGS, 65536)
+    env = make("contacts", "s1", 1, contact("c", 1, phones=["+358401234567", "call me maybe"]))
+    result = applier.apply_batch([Incoming("lab/v1/s1/down/contacts", encode(env), 1, 1, 1)])
+    assert result.outcomes == ["refused"]
+    (error,) = _events(store, "error")
+    assert error["id"] == env["id"] and "call me maybe" in error["reason"]
+    assert store.conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0] == 0
+
+
+def test_a_bare_number_is_used_as_given_and_an_expired_request_is_refused(store: Store) -> None:
+    out = _accept(store, {"notification_id": "n1", "number": "040 765 4321", "channel": "sms", "text": "Hello"})
+    assert out.status == "queued"
+    assert store.conn.execute("SELECT number FROM sms_messages").fetchone() == ("+358407654321",)
+    late = {
+        "notification_id": "n2",
+        "number": "0407654321",
+        "channel": "sms",
+        "text": "x",
+        "expires_at": "2026-11-22T09:00:00Z",
+    }
+    assert _accept(store, late).reason == "expired"
+    assert _events(store, "sms_status")[-1] == {"notification_id": "n2", "status": "failed", "reason": "expired"}
+
+
+def test_not_before_and_expires_at_are_carried_to_the_outbox(store: Store) -> None:
+    data = {
+        "notification_id": "n",
+        "number": "0401111111",
+        "channel": "sms",
+        "text": "x",
+        "not_before": "2026-11-23T12:00:00+02:00",
+        "expires_at": "2026-11-24T00:00:00Z",
+    }
+    _accept(store, data)
+    row = store.conn.execute("SELECT not_before, expires_at FROM sms_messages").fetchone()
+    assert row == ("2026-11-23T10:00:00.000Z", "2026-11-24T00:00:00.000Z")
