@@ -700,6 +700,8 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
 {
     uint64_t bits0 = 0, bits1 = 0;
     float power = rx->block_power;
+    int onset_count = rx->onset_count; /* a local: a counter in memory is a store-load chain */
+    const int onset_len = rx->onset_block;
     v4sf acc0 = rx->acc[0], acc1 = rx->acc[1];
     int64_t dc = rx->dc_q16;
     int32_t x1 = rx->dc_x1;
@@ -720,9 +722,10 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
         fy = (float)y;
         fy_old = (float)rx->ring[(n - window) & (RING_LEN - 1)];
         rx->ring[n & (RING_LEN - 1)] = y;
-        if (++rx->onset_count == rx->onset_block) {
+        if (++onset_count == onset_len) {
             rx->n = n;
-            onset_block(rx);
+            onset_block(rx); /* resets rx->onset_count */
+            onset_count = 0;
         }
         power += fy * fy;
         if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS) {
@@ -739,8 +742,6 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
         /* [mark 0, space 0, mark 1, space 1] energies: re^2 + im^2 pairwise */
         e = PAIR_SUMS(sq0, sq1);
         energy[i] = e;
-        bits0 |= (uint64_t)(e[0] < e[1]) << i;
-        bits1 |= (uint64_t)(e[2] < e[3]) << i;
         n++;
         if (++phase == phase_len)
             phase = 0;
@@ -753,9 +754,16 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
     rx->dc_x1 = x1;
     rx->phase = phase;
     rx->phase_old = phase_old;
+    /* the mark/space masks in a loop of their own: in the one above they would
+     * not stay in registers */
+    for (i = 0; i < len; i++) {
+        bits0 |= (uint64_t)(energy[i][0] < energy[i][1]) << i;
+        bits1 |= (uint64_t)(energy[i][2] < energy[i][3]) << i;
+    }
     space_bits[0] = bits0;
     space_bits[1] = bits1;
     rx->block_power = power;
+    rx->onset_count = onset_count;
 }
 
 /* Front end of a quiet block (see run()): the DC blocker, the sample ring and
@@ -769,6 +777,8 @@ static void quiet_front_end(fsk_receiver_t *rx, const int16_t *pcm, int len)
     int64_t n = rx->n;
     int phase = rx->phase, phase_old = rx->phase_old;
     const int dc_shift = rx->dc_shift, phase_len = rx->phase_len;
+    int onset_count = rx->onset_count;
+    const int onset_len = rx->onset_block;
     int i;
 
     for (i = 0; i < len; i++) {
@@ -779,9 +789,10 @@ static void quiet_front_end(fsk_receiver_t *rx, const int16_t *pcm, int len)
         y = (int32_t)((dc + 32768) >> 16);
         power += (float)y * (float)y;
         rx->ring[n & (RING_LEN - 1)] = y;
-        if (++rx->onset_count == rx->onset_block) {
+        if (++onset_count == onset_len) {
             rx->n = n;
             onset_block(rx);
+            onset_count = 0;
         }
         if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS)
             rx->resync_count = 0;
@@ -796,6 +807,7 @@ static void quiet_front_end(fsk_receiver_t *rx, const int16_t *pcm, int len)
     rx->phase = phase;
     rx->phase_old = phase_old;
     rx->block_power = power;
+    rx->onset_count = onset_count;
     rx->acc_stale = 1;
 }
 
