@@ -67,12 +67,10 @@ class DownlinkApplier:
         self.outbox = EventOutbox(store)
 
     def apply_batch(self, messages: list[Incoming]) -> BatchResult:
-        """Apply ``messages`` in order in one transaction, durable unless all are acks (StoreError: none)."""
+        """Apply ``messages`` in order in one durable transaction (StoreError: nothing applied)."""
         result = BatchResult()
         watermarks: dict[str, int] = {}
-        # A lost watermark only costs a resend, so a batch of nothing but acks skips the fsync.
-        durable = any(not m.topic.endswith("/down/ack") for m in messages)
-        with self.store.transaction(durable=durable):
+        with self.store.transaction(durable=True):
             for message in messages:
                 try:
                     with self.store.transaction():
