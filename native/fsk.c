@@ -115,8 +115,9 @@ typedef int32_t v4si __attribute__((vector_size(16)));
 #endif
 
 struct fsk_receiver {
-    /* per phase, per demodulator: mark cos, -sin, space cos, -sin */
-    v4sf table[PHASE_LEN_MAX][FSK_NUM_MODS];
+    /* per phase, per demodulator: mark cos, -sin, space cos, -sin; one period
+     * and a block more, so that a block never wraps round it */
+    v4sf table[PHASE_LEN_MAX + BLOCK_LEN][FSK_NUM_MODS];
     v4sf acc[FSK_NUM_MODS];
     int sample_rate;
     int window;          /* correlator length N (samples) */
@@ -167,10 +168,11 @@ static int is_message_type(unsigned byte)
 static void fill_tables(fsk_receiver_t *rx)
 {
     int k, m, t;
-    for (k = 0; k < rx->phase_len; k++) {
+    for (k = 0; k < rx->phase_len + BLOCK_LEN; k++) {
         for (m = 0; m < FSK_NUM_MODS; m++) {
             for (t = 0; t < 2; t++) {
-                double ph = 2.0 * FSK_PI * MOD_FREQS[m][t] * (double)k / (double)rx->sample_rate;
+                int kk = k % rx->phase_len;
+                double ph = 2.0 * FSK_PI * MOD_FREQS[m][t] * (double)kk / (double)rx->sample_rate;
                 /* e^{-j w k}: the imaginary part is -sin */
                 rx->table[k][m][2 * t] = (float)cos(ph);
                 rx->table[k][m][2 * t + 1] = (float)-sin(ph);
@@ -695,19 +697,51 @@ static void resync_sums(fsk_receiver_t *rx, int64_t n_end, int phase_end)
 
 /* Front end over one block: DC blocker, correlators (kept in locals, written
  * back at the end), history, onset; the energies go to em/es per demodulator. */
+/* Moves the table phases on by len samples (len <= one period), counting the
+ * period starts (samples at phase 0) for the exact re-sum as the per-sample
+ * code does. */
+static void advance_phase(fsk_receiver_t *rx, int len)
+{
+    int first_zero = (rx->phase_len - rx->phase) % rx->phase_len; /* index of phase 0 */
+    if (first_zero < len && ++rx->resync_count == RESYNC_PERIODS)
+        rx->resync_count = 0;
+    rx->phase = (rx->phase + len) % rx->phase_len;
+    rx->phase_old = (rx->phase - rx->window + rx->phase_len) % rx->phase_len;
+}
+
+/* The signal power and onset bookkeeping of the samples just put in the ring
+ * (kept out of the sample loops, whose speed is all that matters). */
+static void block_power_and_onset(fsk_receiver_t *rx, int64_t n0, int len)
+{
+    float power = rx->block_power;
+    int i, count;
+    for (i = 0; i < len; i++) {
+        float v = (float)rx->ring[(n0 + i) & (RING_LEN - 1)];
+        power += v * v;
+    }
+    rx->block_power = power;
+    count = rx->onset_count;
+    for (i = rx->onset_block - count - 1; i < len; i += rx->onset_block) {
+        rx->n = n0 + i;
+        onset_block(rx);
+    }
+    rx->onset_count = (count + len) % rx->onset_block;
+}
+
 static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *energy,
                       uint64_t *space_bits)
 {
     uint64_t bits0 = 0, bits1 = 0;
-    float power = rx->block_power;
-    int onset_count = rx->onset_count; /* a local: a counter in memory is a store-load chain */
-    const int onset_len = rx->onset_block;
     v4sf acc0 = rx->acc[0], acc1 = rx->acc[1];
     int64_t dc = rx->dc_q16;
     int32_t x1 = rx->dc_x1;
-    int64_t n = rx->n;
-    int phase = rx->phase, phase_old = rx->phase_old;
+    const int64_t n0 = rx->n;
     const int dc_shift = rx->dc_shift, window = rx->window, phase_len = rx->phase_len;
+    /* the extended table runs a block past the period: no wrap inside a block */
+    const v4sf(*tp)[FSK_NUM_MODS] = &rx->table[rx->phase];
+    const v4sf(*tq)[FSK_NUM_MODS] = &rx->table[rx->phase_old];
+    const int resync_at = rx->resync_count == RESYNC_PERIODS - 1
+                              ? (phase_len - rx->phase) % phase_len : -1; /* where phase is 0 */
     int i;
 
     for (i = 0; i < len; i++) {
@@ -720,40 +754,27 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
         /* |y| < 2^23 even for hostile input: exact as a float, no clipping needed */
         y = (int32_t)((dc + 32768) >> 16);
         fy = (float)y;
-        fy_old = (float)rx->ring[(n - window) & (RING_LEN - 1)];
-        rx->ring[n & (RING_LEN - 1)] = y;
-        if (++onset_count == onset_len) {
-            rx->n = n;
-            onset_block(rx); /* resets rx->onset_count */
-            onset_count = 0;
-        }
-        power += fy * fy;
-        if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS) {
-            rx->resync_count = 0;
-            resync_sums(rx, n, phase);
+        fy_old = (float)rx->ring[(n0 + i - window) & (RING_LEN - 1)];
+        rx->ring[(n0 + i) & (RING_LEN - 1)] = y;
+        if (i == resync_at) {
+            resync_sums(rx, n0 + i, 0);
             acc0 = rx->acc[0];
             acc1 = rx->acc[1];
         } else {
-            acc0 += fy * rx->table[phase][0] - fy_old * rx->table[phase_old][0];
-            acc1 += fy * rx->table[phase][1] - fy_old * rx->table[phase_old][1];
+            acc0 += fy * tp[i][0] - fy_old * tq[i][0];
+            acc1 += fy * tp[i][1] - fy_old * tq[i][1];
         }
         sq0 = acc0 * acc0;
         sq1 = acc1 * acc1;
         /* [mark 0, space 0, mark 1, space 1] energies: re^2 + im^2 pairwise */
         e = PAIR_SUMS(sq0, sq1);
         energy[i] = e;
-        n++;
-        if (++phase == phase_len)
-            phase = 0;
-        if (++phase_old == phase_len)
-            phase_old = 0;
     }
     rx->acc[0] = acc0;
     rx->acc[1] = acc1;
     rx->dc_q16 = dc;
     rx->dc_x1 = x1;
-    rx->phase = phase;
-    rx->phase_old = phase_old;
+    advance_phase(rx, len);
     /* the mark/space masks in a loop of their own: in the one above they would
      * not stay in registers */
     for (i = 0; i < len; i++) {
@@ -762,8 +783,7 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
     }
     space_bits[0] = bits0;
     space_bits[1] = bits1;
-    rx->block_power = power;
-    rx->onset_count = onset_count;
+    block_power_and_onset(rx, n0, len);
 }
 
 /* Front end of a quiet block (see run()): the DC blocker, the sample ring and
