@@ -29,9 +29,11 @@ fsk_receiver_t *fsk_receiver_new(int sample_rate);
 void fsk_receiver_free(fsk_receiver_t *rx);
 void fsk_receiver_reset(fsk_receiver_t *rx);
 
-/* Consumes samples until the end of the block or until a message is complete;
- * returns the number consumed. When *ready is set, fetch it with
- * fsk_receiver_take() before the next call. */
+/* Consumes samples, stopping early after the (64-sample, stream-aligned) block
+ * in which a message completed; returns the number consumed. When *ready is
+ * set, fetch the messages (at most one per demodulator, in end order) with
+ * fsk_receiver_take() until it returns 0, before the next call. Signals under
+ * -65 dBm0 are taken for an idle line and not demodulated. */
 size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int *ready);
 /* The same over little-endian 16-bit PCM bytes (any alignment, any host). */
 size_t fsk_receiver_process_le(fsk_receiver_t *rx, const char *pcm_le, size_t n, int *ready);

@@ -10,9 +10,11 @@ INTERFACES.md §2::
             print(event)   # {"type": "caller_id", "number": ..., "modulation": "v23", ...}
     rx.flush()
 
-The demodulation is C (``native/fsk.c``, called with the GIL released). Both
-demodulators decode each other's signals, so a message decoded twice is reported once,
-labelled by the mark and space frequencies actually measured.
+The demodulation is C (``native/fsk.c``, called with the GIL released; nothing is
+allocated per sample). Its decisions compare the mark and space energies, so they do
+not depend on the level (-5 to -45 dBm0 tested; under -65 dBm0 the line is taken for
+idle). Both demodulators decode each other's signals, so a message decoded twice is
+reported once, labelled by the mark frequency measured over its mark run.
 
 :class:`DtmfCallerIdAssembler` takes the digits of the DTMF receiver and recognises
 the DTMF caller-ID strings (``A<number>C``, ``A<number>D<redirect>B<code>C``,

@@ -171,3 +171,10 @@ def test_statistic_is_level_independent() -> None:
         lib.fsk_receiver_trace(state, ffi.from_buffer("int16_t[]", pcm), len(pcm) // 2, 0, out)
         traces.append(np.frombuffer(ffi.buffer(out), dtype=np.float32).copy())
     assert np.max(np.abs(traces[0][50:] - traces[1][50:])) < 0.05
+
+
+def test_idle_line_floor() -> None:
+    """Decisions do not depend on the level; only under -65 dBm0 is the line idle."""
+    for level, found in ((-55.0, 1), (-60.0, 1), (-75.0, 0)):
+        pcm = pad(fsk_signal(MDMF, modulation="bell202", level_dbm0=level), 8000)
+        assert len(decode_chunked(pcm, 8000)) == found, level
