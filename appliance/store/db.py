@@ -176,27 +176,38 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[sqlite_utils.Database]:
-        """One atomic unit of work (nests as a savepoint). ``durable``: fsync at commit."""
+        """One atomic unit of work (nests as a savepoint). ``durable``: fsync at commit.
+
+        The outermost level starts with ``BEGIN IMMEDIATE``: it takes the write lock
+        at once, waiting out the busy timeout if another process holds it. A plain
+        ``BEGIN`` would fail at its first write, without waiting, when another
+        process committed after its first read.
+        """
         with self._lock:
-            outermost = not self.conn.in_transaction
-            if durable and outermost:
+            if self.conn.in_transaction:
+                try:
+                    with self.db.atomic():
+                        yield self.db
+                except sqlite3.Error as err:
+                    raise translate_error(err, self.path) from err
+                return
+            if durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
             try:
-                with self.db.atomic():
-                    yield self.db
-            except sqlite3.Error as err:
-                if outermost:
-                    self._pending_signals.clear()
-                raise translate_error(err, self.path) from err
-            except BaseException:
-                if outermost:
-                    self._pending_signals.clear()
+                self.conn.execute("BEGIN IMMEDIATE")
+                yield self.db
+                self.conn.execute("COMMIT")
+            except BaseException as err:
+                self._pending_signals.clear()
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(err, sqlite3.Error):
+                    raise translate_error(err, self.path) from err
                 raise
             finally:
-                if durable and outermost:
+                if durable:
                     self.conn.execute("PRAGMA synchronous = NORMAL")
-            if outermost:
-                self._fire_signals()
+            self._fire_signals()
 
     def signal_after_commit(self, name: str) -> None:
         """Raise wake-up ``name`` once the current transaction commits (nothing on rollback)."""

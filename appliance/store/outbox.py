@@ -103,9 +103,12 @@ class EventOutbox:
         """Mark every event of ``stream`` up to ``seq`` acknowledged; return how many changed."""
         conn = self.store.conn
         with self.store.transaction(durable=False):
+            # Only the seqs above the previous watermark: the rows below it are acknowledged
+            # already, and walking them again would grow with the history.
             cur = conn.execute(
-                "UPDATE events SET acked_at = ? WHERE stream = ? AND seq <= ? AND acked_at IS NULL",
-                (utcnow(), stream, seq),
+                "UPDATE events SET acked_at = ? WHERE stream = ? AND seq <= ? AND acked_at IS NULL "
+                "AND seq > (SELECT acked_seq FROM event_streams WHERE stream = ?)",
+                (utcnow(), stream, seq, stream),
             )
             conn.execute(
                 "UPDATE event_streams SET acked_seq = MAX(acked_seq, MIN(?, last_seq)) WHERE stream = ?",

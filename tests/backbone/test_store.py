@@ -188,3 +188,67 @@ def test_full_disk_is_a_named_error_and_loses_nothing(store: Store) -> None:
     assert [e.seq for e in outbox.unacked(limit=committed + 10)] == list(range(1, committed + 1))
     store.conn.execute("PRAGMA max_page_count = 1073741823")
     assert outbox.append("sms_in", {"after": "space freed"}).seq == committed + 1
+
+
+def test_concurrent_writer_waits_instead_of_failing(store: Store) -> None:
+    """Another process writing between our read and our write must not make us fail."""
+    import threading
+
+    other_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_process_writes() -> None:
+        conn = sqlite3.connect(store.path, timeout=10)
+        try:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('other', 'x')")
+            conn.commit()
+        except BaseException as err:  # noqa: BLE001 - reported to the test below
+            errors.append(err)
+        finally:
+            conn.close()
+            other_done.set()
+
+    with store.transaction():
+        store.conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+        thread = threading.Thread(target=other_process_writes)
+        thread.start()
+        other_done.wait(0.5)  # it waits for our lock (it would commit here under a plain BEGIN)
+        store.conn.execute("INSERT INTO meta(key, value) VALUES ('ours', 'y')")
+    thread.join(15)
+    assert not errors
+    assert store.get_meta("ours") == "y" and store.get_meta("other") == "x"
+
+
+def test_acknowledge_cost_does_not_grow_with_history(store: Store) -> None:
+    """A new watermark visits only the rows above the previous one (counted in SQLite VM steps)."""
+    outbox = EventOutbox(store)
+
+    def steps_of_ack(seq: int) -> int:
+        count = 0
+
+        def tick() -> int:
+            nonlocal count
+            count += 1
+            return 0
+
+        store.conn.set_progress_handler(tick, 100)
+        try:
+            outbox.acknowledge("sms_in", seq)
+        finally:
+            store.conn.set_progress_handler(None, 0)
+        return count
+
+    with store.transaction():
+        for i in range(10):
+            outbox.append("sms_in", {"i": i})
+    small_history = steps_of_ack(10)
+    with store.transaction():
+        for i in range(5000):
+            outbox.append("sms_in", {"i": i})
+    assert steps_of_ack(5000) > 0
+    with store.transaction():
+        for i in range(10):
+            outbox.append("sms_in", {"i": i})
+    large_history = steps_of_ack(5020)
+    assert large_history <= 3 * small_history + 5, (small_history, large_history)
+    assert outbox.backlog()["unacked"] == 0
