@@ -77,6 +77,7 @@ class CallerIdReceiver:
             raise MemoryError("fsk_receiver_new failed")
         self._state = ffi.gc(state, lib.fsk_receiver_free)
         self._msg = ffi.new("fsk_message_t *")
+        self._process = lib.fsk_receiver_process_le
         self._ready = ffi.new("int *")
         self._odd = b""
         self._recent: deque[tuple[bytes, int, int]] = deque(maxlen=RECENT_MESSAGES)
@@ -93,8 +94,17 @@ class CallerIdReceiver:
 
     def feed(self, pcm: bytes) -> list[Event]:
         """Feeds 16-bit LE mono PCM; returns the caller-ID events completed in it."""
+        if not self._odd and not len(pcm) & 1 and type(pcm) is bytes:
+            # the common case, kept short: whole samples, no message ends in the chunk
+            total = len(pcm) >> 1
+            done = self._process(self._state, pcm, total, self._ready)
+            if done == total and not self._ready[0]:
+                return []
+            messages = self._drain(pcm, total, done)
+        else:
+            messages = self.feed_messages(pcm)
         events: list[Event] = []
-        for message in self.feed_messages(pcm):
+        for message in messages:
             event = self._event(message)
             if event is not None:
                 events.append(event)
@@ -119,10 +129,14 @@ class CallerIdReceiver:
         if not total:
             return []
         # bytes go to C as they are (little-endian 16-bit, converted there)
-        process, ready, state = lib.fsk_receiver_process_le, self._ready, self._state
-        done = process(state, pcm, total, ready)
-        if done == total and not ready[0]:
+        done = self._process(self._state, pcm, total, self._ready)
+        if done == total and not self._ready[0]:
             return []  # the common case: no message ended in this chunk
+        return self._drain(pcm, total, done)
+
+    def _drain(self, pcm: bytes, total: int, done: int) -> list[FskMessage]:
+        """Takes the messages of the call that just returned, then feeds the rest."""
+        state, ready = self._state, self._ready
         out: list[FskMessage] = []
         view = ffi.from_buffer(pcm)
         while True:
@@ -133,7 +147,7 @@ class CallerIdReceiver:
                         out.append(message)
             if done >= total:
                 return out
-            done += process(state, view + 2 * done, total - done, ready)
+            done += self._process(state, view + 2 * done, total - done, ready)
 
     def _take(self, msg: Any) -> FskMessage | None:
         raw = bytes(ffi.buffer(msg.bytes, msg.len))
