@@ -14,7 +14,7 @@ NATIVE := $(wildcard native/*.c native/*.h native/*.cdef native/*.py)
 run: $(STAMP)
 	$(VENV)/bin/appliance run
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
