@@ -39,7 +39,8 @@
 
 #define BAUD 1200.0
 #define FSK_PI 3.14159265358979323846
-#define RING_LEN 512         /* sample ring: power of two > 24 bauds + a block at 16 kHz */
+#define RING_LEN 1024        /* sample ring: power of two > 24 + 11 bauds + a block at 16 kHz
+                              * (the mark rotation is measured when the first character ends) */
 #define RESYNC_PERIODS 16    /* table periods between exact re-sums (~0.16 s) */
 #define QUIET_DBM0 (-65.0)   /* mean power under which a block is not demodulated */
 #define SPACE_RUN_CAP (1 << 20) /* only ==0 and >= a few samples matter */
@@ -458,7 +459,6 @@ static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, int falling, d
             for (i = 0; i < MAX_CANDIDATES; i++) {
                 if (!dm->cand[i].active) {
                     start_uart(&dm->cand[i], edge_t, rx->baud, lead);
-                    mark_rotation(rx, dm, edge_t, lead, &dm->cand[i]);
                     dm->n_candidates++;
                     break;
                 }
@@ -476,6 +476,9 @@ static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, int falling, d
             continue;
         dm->n_candidates--;
         if (r == 1 && is_message_type(u->value)) {
+            /* measured only now, from the ring: nearly every candidate in speech
+             * or noise dies before this, and the measurement was most of their cost */
+            mark_rotation(rx, dm, u->edge_t, u->lead_bits, u);
             dm->msg_state = MSG_LENGTH;
             dm->buf[0] = (uint8_t)u->value;
             dm->len = 1;
