@@ -64,6 +64,14 @@
 #define ONSET_RATIO 4.0f          /* short-term power over the noise floor (6 dB) */
 #define ONSET_MIN_POWER 1.0f      /* ~ -85 dBm0: digital silence is no signal */
 #define ONSET_MAX_LEAD_S 1.5      /* seizure + mark are ~0.4 s; an older onset is not ours */
+/* The band gate (see run()): a block's energy in four DFT bins (the mark and
+ * space tones of both standards) over its whole energy. Speech keeps its energy
+ * under 1 kHz and white noise spreads it over the band (ratio ~0.13); a mark
+ * tone 3 dB over white noise gives 0.35-1.2 (+-50 Hz offsets included). */
+#define GATE_OPEN_RATIO 0.3f      /* a block this far in band opens the gate */
+#define GATE_HOLD_RATIO 0.2f      /* ... and one this far keeps it open */
+#define GATE_HOLD_BLOCKS 8        /* blocks under GATE_HOLD_RATIO that close it */
+#define GATE_REPLAY_BITS 40.0     /* demodulated again from the ring when it opens */
 
 enum { MSG_HUNT = 0, MSG_LENGTH, MSG_DATA };
 
@@ -138,6 +146,14 @@ struct fsk_receiver {
     int onset_block, onset_count;
     float block_power, prev_block_power, quiet_block_power;
     int block_quiet, acc_stale;
+    /* band gate: DFT bins (mark and space of both standards) over a block */
+    v4sf gate_cos[BLOCK_LEN], gate_sin[BLOCK_LEN];
+    int gate_enabled;     /* 0: every loud block is demodulated (the reference path) */
+    int gate_open;        /* the previous block was demodulated */
+    int gate_hold;        /* blocks left before an idle open gate closes */
+    int gate_skipped;     /* a loud block was skipped since the gate last closed */
+    int replay_blocks;    /* GATE_REPLAY_BITS in whole blocks */
+    float gate_ratio;     /* of the last complete block */
     float p_fast, p_floor, a_fast, a_floor, a_floor_down, a_floor_present;
     int present;
     int64_t quiet_samples, hangover_samples;
@@ -168,7 +184,15 @@ static int is_message_type(unsigned byte)
 
 static void fill_tables(fsk_receiver_t *rx)
 {
+    static const double gate_hz[4] = {1200.0, 1300.0, 2100.0, 2200.0};
     int k, m, t;
+    for (k = 0; k < BLOCK_LEN; k++) {
+        for (t = 0; t < 4; t++) {
+            double ph = 2.0 * FSK_PI * gate_hz[t] * (double)k / (double)rx->sample_rate;
+            rx->gate_cos[k][t] = (float)cos(ph);
+            rx->gate_sin[k][t] = (float)sin(ph);
+        }
+    }
     for (k = 0; k < rx->phase_len + BLOCK_LEN; k++) {
         for (m = 0; m < FSK_NUM_MODS; m++) {
             for (t = 0; t < 2; t++) {
@@ -204,6 +228,10 @@ void fsk_receiver_reset(fsk_receiver_t *rx)
     rx->prev_block_power = 1e30f; /* the first block is never quiet */
     rx->block_quiet = 0;
     rx->acc_stale = 0;
+    rx->gate_open = 1;
+    rx->gate_hold = GATE_HOLD_BLOCKS;
+    rx->gate_skipped = 0;
+    rx->gate_ratio = 0.0f;
     memset(rx->ring, 0, sizeof(rx->ring));
     memset(rx->acc, 0, sizeof(rx->acc));
     rx->dc_x1 = 0;
@@ -246,6 +274,8 @@ fsk_receiver_t *fsk_receiver_new(int sample_rate)
     rx->a_floor_down = (float)(ONSET_BLOCK_S / ONSET_FLOOR_DOWN_S);
     rx->a_floor_present = (float)(ONSET_BLOCK_S / ONSET_FLOOR_PRESENT_S);
     rx->hangover_samples = (int64_t)(ONSET_HANGOVER_S * sample_rate);
+    rx->replay_blocks = (int)ceil(GATE_REPLAY_BITS * rx->baud / BLOCK_LEN);
+    rx->gate_enabled = 1;
     fill_tables(rx);
     fsk_receiver_reset(rx);
     return rx;
@@ -834,13 +864,103 @@ static void quiet_front_end(fsk_receiver_t *rx, const int16_t *pcm, int len)
     rx->acc_stale = 1;
 }
 
+/* Both demodulators over a block of front-end output. */
+static void demodulate(fsk_receiver_t *rx, const v4sf *energy, const uint64_t *space_bits,
+                       int len, int64_t n0)
+{
+    const float *e0 = (const float *)energy, *e1 = e0 + 2;
+    if (!demod_block_idle(rx, &rx->demod[0], space_bits[0], len, n0))
+        demod_block(rx, &rx->demod[0], e0, len, n0);
+    if (!demod_block_idle(rx, &rx->demod[1], space_bits[1], len, n0))
+        demod_block(rx, &rx->demod[1], e1, len, n0);
+    rx->demod[0].em_last = energy[len - 1][0];
+    rx->demod[0].es_last = energy[len - 1][1];
+    rx->demod[1].em_last = energy[len - 1][2];
+    rx->demod[1].es_last = energy[len - 1][3];
+}
+
+/* The correlators over a whole block already in the ring (the replay). */
+static void ring_front_end(fsk_receiver_t *rx, int64_t n0, v4sf *energy, uint64_t *space_bits)
+{
+    uint64_t bits0 = 0, bits1 = 0;
+    v4sf acc0 = rx->acc[0], acc1 = rx->acc[1];
+    const int window = rx->window, phase_len = rx->phase_len;
+    const v4sf(*tp)[FSK_NUM_MODS] = &rx->table[n0 % phase_len];
+    const v4sf(*tq)[FSK_NUM_MODS] =
+        &rx->table[((n0 - window) % phase_len + phase_len) % phase_len];
+    int i;
+    for (i = 0; i < BLOCK_LEN; i++) {
+        float fy = (float)rx->ring[(n0 + i) & (RING_LEN - 1)];
+        float fy_old = (float)rx->ring[(n0 + i - window) & (RING_LEN - 1)];
+        v4sf sq0, sq1;
+        acc0 += fy * tp[i][0] - fy_old * tq[i][0];
+        acc1 += fy * tp[i][1] - fy_old * tq[i][1];
+        sq0 = acc0 * acc0;
+        sq1 = acc1 * acc1;
+        energy[i] = PAIR_SUMS(sq0, sq1);
+    }
+    rx->acc[0] = acc0;
+    rx->acc[1] = acc1;
+    for (i = 0; i < BLOCK_LEN; i++) {
+        bits0 |= (uint64_t)(energy[i][0] < energy[i][1]) << i;
+        bits1 |= (uint64_t)(energy[i][2] < energy[i][3]) << i;
+    }
+    space_bits[0] = bits0;
+    space_bits[1] = bits1;
+}
+
+/* The gate opens at block n0: the demodulators start afresh GATE_REPLAY_BITS
+ * back, on the samples the gate skipped (still in the ring), so a message whose
+ * mark run began before the gate opened is seen from its start. */
+static void replay(fsk_receiver_t *rx, int64_t n0, v4sf *energy, uint64_t *space_bits)
+{
+    int64_t start = n0 - (int64_t)rx->replay_blocks * BLOCK_LEN, b;
+    int m;
+    if (start < 0)
+        start = 0;
+    for (m = 0; m < FSK_NUM_MODS; m++) {
+        demod_t *dm = &rx->demod[m];
+        dm->space_run = 0;
+        dm->em_last = dm->es_last = 0.0f;
+        dm->mark_run_start = (double)start; /* the skipped samples are no mark run */
+    }
+    resync_sums(rx, start - 1, (int)(((start - 1) % rx->phase_len + rx->phase_len) % rx->phase_len));
+    for (b = start; b < n0; b += BLOCK_LEN) {
+        ring_front_end(rx, b, energy, space_bits);
+        demodulate(rx, energy, space_bits, BLOCK_LEN, b);
+    }
+}
+
+/* A block's energy in the gate's DFT bins over its whole energy. The block is
+ * contiguous in the ring (aligned, RING_LEN a multiple of BLOCK_LEN). */
+static float band_ratio(const fsk_receiver_t *rx, int64_t n0, float power)
+{
+    const int32_t *y = &rx->ring[n0 & (RING_LEN - 1)];
+    v4sf re = {0.0f, 0.0f, 0.0f, 0.0f}, im = re, e;
+    int i;
+    for (i = 0; i < BLOCK_LEN; i++) {
+        float v = (float)y[i];
+        re += v * rx->gate_cos[i];
+        im += v * rx->gate_sin[i];
+    }
+    e = re * re + im * im;
+    /* a sine of mean square p over the block gives |X|^2 = p * BLOCK_LEN^2 / 2 */
+    return power > 0.0f ? (e[0] + e[1] + e[2] + e[3]) * (2.0f / BLOCK_LEN) / power : 0.0f;
+}
+
 /* Blocks through the front end and both demodulators. Blocks are aligned to
  * multiples of BLOCK_LEN samples from the stream start (a block cut by the end
  * of a call is finished by the next call), so everything decided per block is
  * decided the same way however the stream is chunked. A block after one whose
  * mean power was below QUIET_DBM0 is quiet when both demodulators are hunting:
  * no correlators, no decisions (nothing there could be decoded; the bound is
- * 25 dB under the quietest caller ID we must decode). Stops after a block in
+ * 25 dB under the quietest caller ID we must decode). The band gate does the
+ * same to loud blocks with little energy in the caller-ID band (speech, noise:
+ * band_ratio()) unless the previous block had some: it opens on one block
+ * over GATE_OPEN_RATIO, stays open while a demodulator is busy or the band
+ * holds GATE_HOLD_RATIO, and closes after GATE_HOLD_BLOCKS blocks without;
+ * when it opens after skipping loud blocks, the last GATE_REPLAY_BITS are
+ * demodulated again from the ring first (replay()). Stops after a block in
  * which a message completed (at most one per demodulator: a message lasts
  * longer than a block), unless tracing, which records d for one demodulator
  * and drops messages. */
@@ -848,19 +968,34 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
                   float *stat_out)
 {
     v4sf energy[BLOCK_LEN];
-    const float *e0 = (const float *)energy, *e1 = e0 + 2;
     uint64_t space_bits[FSK_NUM_MODS];
     size_t done = 0;
+    /* the trace records d on every sample: no gate */
+    const int gated = rx->gate_enabled && stat_out == NULL;
     while (done < count) {
         int64_t n0 = rx->n;
         int pos = (int)(n0 & (BLOCK_LEN - 1));
         int len = count - done < (size_t)(BLOCK_LEN - pos) ? (int)(count - done) : BLOCK_LEN - pos;
         int i, m;
         if (pos == 0) {
-            rx->block_quiet = rx->prev_block_power < rx->quiet_block_power;
+            int busy = 0, loud = rx->prev_block_power >= rx->quiet_block_power;
             for (m = 0; m < FSK_NUM_MODS; m++)
-                rx->block_quiet &= rx->demod[m].msg_state == MSG_HUNT && !rx->demod[m].n_candidates;
-            if (!rx->block_quiet && rx->acc_stale) {
+                busy |= rx->demod[m].msg_state != MSG_HUNT || rx->demod[m].n_candidates;
+            if (!gated || busy
+                || rx->gate_ratio >= (rx->gate_open ? GATE_HOLD_RATIO : GATE_OPEN_RATIO)) {
+                rx->gate_open = 1;
+                rx->gate_hold = GATE_HOLD_BLOCKS;
+            } else if (rx->gate_open && --rx->gate_hold <= 0) {
+                rx->gate_open = 0;
+            }
+            rx->block_quiet = !busy && (!loud || !rx->gate_open);
+            if (rx->block_quiet) {
+                rx->gate_skipped |= loud;
+            } else if (rx->gate_skipped) {
+                replay(rx, n0, energy, space_bits);
+                rx->gate_skipped = 0;
+                rx->acc_stale = 0;
+            } else if (rx->acc_stale) {
                 resync_sums(rx, n0 - 1, rx->phase == 0 ? rx->phase_len - 1 : rx->phase - 1);
                 rx->acc_stale = 0;
             }
@@ -875,14 +1010,7 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
                 memset(stat_out + done, 0, (size_t)len * sizeof(float));
         } else {
             front_end(rx, pcm + done, len, energy, space_bits);
-            if (!demod_block_idle(rx, &rx->demod[0], space_bits[0], len, n0))
-                demod_block(rx, &rx->demod[0], e0, len, n0);
-            if (!demod_block_idle(rx, &rx->demod[1], space_bits[1], len, n0))
-                demod_block(rx, &rx->demod[1], e1, len, n0);
-            rx->demod[0].em_last = energy[len - 1][0];
-            rx->demod[0].es_last = energy[len - 1][1];
-            rx->demod[1].em_last = energy[len - 1][2];
-            rx->demod[1].es_last = energy[len - 1][3];
+            demodulate(rx, energy, space_bits, len, n0);
             if (stat_out != NULL) {
                 for (i = 0; i < len; i++)
                     stat_out[done + (size_t)i] =
@@ -892,6 +1020,8 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
         rx->n = n0 + len;
         done += (size_t)len;
         if (((n0 + len) & (BLOCK_LEN - 1)) == 0) {
+            if (gated)
+                rx->gate_ratio = band_ratio(rx, n0 + len - BLOCK_LEN, rx->block_power);
             rx->prev_block_power = rx->block_power / BLOCK_LEN;
             rx->block_power = 0.0f;
         }
@@ -901,6 +1031,11 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
             break;
     }
     return done;
+}
+
+void fsk_receiver_set_gate(fsk_receiver_t *rx, int enabled)
+{
+    rx->gate_enabled = enabled != 0;
 }
 
 size_t fsk_receiver_process(fsk_receiver_t *rx, const int16_t *pcm, size_t n, int *ready)

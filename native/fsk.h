@@ -40,6 +40,10 @@ size_t fsk_receiver_process_le(fsk_receiver_t *rx, const char *pcm_le, size_t n,
 int fsk_receiver_take(fsk_receiver_t *rx, fsk_message_t *out);
 
 int64_t fsk_receiver_samples(const fsk_receiver_t *rx);
+/* The band gate (on by default) skips loud blocks with little energy in the
+ * caller-ID band; off, every block over -65 dBm0 is demodulated (the reference
+ * the gate is tested against). Set it before the first samples. */
+void fsk_receiver_set_gate(fsk_receiver_t *rx, int enabled);
 /* Messages dropped for a bad checksum by one demodulator. */
 long fsk_receiver_bad_checksums(const fsk_receiver_t *rx, int modulation);
 

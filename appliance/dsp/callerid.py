@@ -68,7 +68,9 @@ class FskMessage:
 class CallerIdReceiver:
     """Streaming FSK caller-ID receiver: Bell 202 and V.23 demodulators on one stream."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, *, gate: bool = True) -> None:
+        """``gate=False`` demodulates every block over -65 dBm0 (the reference the band
+        gate is tested against; slower on speech and noise, same messages)."""
         if sample_rate not in SAMPLE_RATES:
             raise ValueError(f"caller-ID receiver runs at {SAMPLE_RATES} Hz, not {sample_rate}")
         self.sample_rate = sample_rate
@@ -76,6 +78,7 @@ class CallerIdReceiver:
         if state == ffi.NULL:
             raise MemoryError("fsk_receiver_new failed")
         self._state = ffi.gc(state, lib.fsk_receiver_free)
+        lib.fsk_receiver_set_gate(self._state, int(gate))
         self._msg = ffi.new("fsk_message_t *")
         self._process = lib.fsk_receiver_process_le
         self._ready = ffi.new("int *")
