@@ -64,13 +64,15 @@
 #define ONSET_RATIO 4.0f          /* short-term power over the noise floor (6 dB) */
 #define ONSET_MIN_POWER 1.0f      /* ~ -85 dBm0: digital silence is no signal */
 #define ONSET_MAX_LEAD_S 1.5      /* seizure + mark are ~0.4 s; an older onset is not ours */
-/* The band gate (see run()): a block's energy in four DFT bins (the mark and
- * space tones of both standards) over its whole energy. Speech keeps its energy
- * under 1 kHz and white noise spreads it over the band (ratio ~0.13); a mark
- * tone 3 dB over white noise gives 0.35-1.2 (+-50 Hz offsets included). */
-#define GATE_OPEN_RATIO 0.3f      /* a block this far in band opens the gate */
-#define GATE_HOLD_RATIO 0.2f      /* ... and one this far keeps it open */
-#define GATE_HOLD_BLOCKS 8        /* blocks under GATE_HOLD_RATIO that close it */
+/* The band gate (see run()): the energy of the last GATE_LEN_S in four DFT bins
+ * (the mark and space tones of both standards) over its whole energy. Speech
+ * keeps its energy under 1 kHz and white noise spreads it over the band (ratio
+ * ~0.13); a mark tone 3 dB over white noise gives 0.35-1.2 (+-50 Hz offsets
+ * included). */
+#define GATE_LEN_MAX 128          /* GATE_LEN_S at 16 kHz: two blocks */
+#define GATE_OPEN_RATIO 0.3f      /* this far in band opens the gate */
+#define GATE_HOLD_RATIO 0.2f      /* ... and this far keeps it open */
+#define GATE_HOLD_S 0.032         /* under GATE_HOLD_RATIO this long closes it */
 #define GATE_REPLAY_BITS 40.0     /* demodulated again from the ring when it opens */
 
 enum { MSG_HUNT = 0, MSG_LENGTH, MSG_DATA };
@@ -147,7 +149,10 @@ struct fsk_receiver {
     float block_power, prev_block_power, quiet_block_power;
     int block_quiet, acc_stale;
     /* band gate: DFT bins (mark and space of both standards) over a block */
-    v4sf gate_cos[BLOCK_LEN], gate_sin[BLOCK_LEN];
+    v4sf gate_cos[GATE_LEN_MAX], gate_sin[GATE_LEN_MAX];
+    int gate_len;         /* samples in the gate's DFT: 8 ms (125 Hz bins) */
+    int gate_hold_blocks; /* GATE_HOLD_S in blocks */
+    float last_block_sum; /* sum of squares of the block before the last one */
     int gate_enabled;     /* 0: every loud block is demodulated (the reference path) */
     int gate_open;        /* the previous block was demodulated */
     int gate_hold;        /* blocks left before an idle open gate closes */
@@ -186,7 +191,7 @@ static void fill_tables(fsk_receiver_t *rx)
 {
     static const double gate_hz[4] = {1200.0, 1300.0, 2100.0, 2200.0};
     int k, m, t;
-    for (k = 0; k < BLOCK_LEN; k++) {
+    for (k = 0; k < rx->gate_len; k++) {
         for (t = 0; t < 4; t++) {
             double ph = 2.0 * FSK_PI * gate_hz[t] * (double)k / (double)rx->sample_rate;
             rx->gate_cos[k][t] = (float)cos(ph);
@@ -229,9 +234,10 @@ void fsk_receiver_reset(fsk_receiver_t *rx)
     rx->block_quiet = 0;
     rx->acc_stale = 0;
     rx->gate_open = 1;
-    rx->gate_hold = GATE_HOLD_BLOCKS;
+    rx->gate_hold = rx->gate_hold_blocks;
     rx->gate_skipped = 0;
     rx->gate_ratio = 0.0f;
+    rx->last_block_sum = 0.0f;
     memset(rx->ring, 0, sizeof(rx->ring));
     memset(rx->acc, 0, sizeof(rx->acc));
     rx->dc_x1 = 0;
@@ -275,6 +281,8 @@ fsk_receiver_t *fsk_receiver_new(int sample_rate)
     rx->a_floor_present = (float)(ONSET_BLOCK_S / ONSET_FLOOR_PRESENT_S);
     rx->hangover_samples = (int64_t)(ONSET_HANGOVER_S * sample_rate);
     rx->replay_blocks = (int)ceil(GATE_REPLAY_BITS * rx->baud / BLOCK_LEN);
+    rx->gate_len = sample_rate / 125;
+    rx->gate_hold_blocks = (int)lrint(GATE_HOLD_S * sample_rate / BLOCK_LEN);
     rx->gate_enabled = 1;
     fill_tables(rx);
     fsk_receiver_reset(rx);
@@ -824,43 +832,23 @@ static void front_end(fsk_receiver_t *rx, const int16_t *pcm, int len, v4sf *ene
  * ring when the signal comes back). */
 static void quiet_front_end(fsk_receiver_t *rx, const int16_t *pcm, int len)
 {
-    float power = rx->block_power;
     int64_t dc = rx->dc_q16;
     int32_t x1 = rx->dc_x1;
-    int64_t n = rx->n;
-    int phase = rx->phase, phase_old = rx->phase_old;
-    const int dc_shift = rx->dc_shift, phase_len = rx->phase_len;
-    int onset_count = rx->onset_count;
-    const int onset_len = rx->onset_block;
+    int32_t *ring = &rx->ring[rx->n & (RING_LEN - 1)]; /* a block never wraps the ring */
+    const int dc_shift = rx->dc_shift;
     int i;
 
     for (i = 0; i < len; i++) {
-        int32_t x = pcm[i], y;
+        int32_t x = pcm[i];
         dc = ((int64_t)(x - x1) * 65536) + dc - (dc >> dc_shift);
         x1 = x;
         /* |y| < 2^23 even for hostile input: exact as a float, no clipping needed */
-        y = (int32_t)((dc + 32768) >> 16);
-        power += (float)y * (float)y;
-        rx->ring[n & (RING_LEN - 1)] = y;
-        if (++onset_count == onset_len) {
-            rx->n = n;
-            onset_block(rx);
-            onset_count = 0;
-        }
-        if (phase == 0 && ++rx->resync_count == RESYNC_PERIODS)
-            rx->resync_count = 0;
-        n++;
-        if (++phase == phase_len)
-            phase = 0;
-        if (++phase_old == phase_len)
-            phase_old = 0;
+        ring[i] = (int32_t)((dc + 32768) >> 16);
     }
     rx->dc_q16 = dc;
     rx->dc_x1 = x1;
-    rx->phase = phase;
-    rx->phase_old = phase_old;
-    rx->block_power = power;
-    rx->onset_count = onset_count;
+    advance_phase(rx, len);
+    block_power_and_onset(rx, rx->n, len);
     rx->acc_stale = 1;
 }
 
@@ -931,21 +919,23 @@ static void replay(fsk_receiver_t *rx, int64_t n0, v4sf *energy, uint64_t *space
     }
 }
 
-/* A block's energy in the gate's DFT bins over its whole energy. The block is
- * contiguous in the ring (aligned, RING_LEN a multiple of BLOCK_LEN). */
-static float band_ratio(const fsk_receiver_t *rx, int64_t n0, float power)
+/* The energy of the gate_len samples before n_end in the gate's DFT bins over
+ * their whole energy (block_sum: of the last block; the one before is kept). */
+static float band_ratio(const fsk_receiver_t *rx, int64_t n_end, float block_sum)
 {
-    const int32_t *y = &rx->ring[n0 & (RING_LEN - 1)];
+    const int len = rx->gate_len;
+    const int64_t start = n_end - len;
     v4sf re = {0.0f, 0.0f, 0.0f, 0.0f}, im = re, e;
+    float power = len > BLOCK_LEN ? block_sum + rx->last_block_sum : block_sum;
     int i;
-    for (i = 0; i < BLOCK_LEN; i++) {
-        float v = (float)y[i];
+    for (i = 0; i < len; i++) {
+        float v = (float)rx->ring[(start + i) & (RING_LEN - 1)];
         re += v * rx->gate_cos[i];
         im += v * rx->gate_sin[i];
     }
     e = re * re + im * im;
-    /* a sine of mean square p over the block gives |X|^2 = p * BLOCK_LEN^2 / 2 */
-    return power > 0.0f ? (e[0] + e[1] + e[2] + e[3]) * (2.0f / BLOCK_LEN) / power : 0.0f;
+    /* a sine of mean square p over len samples gives |X|^2 = p * len^2 / 2 */
+    return power > 0.0f ? (e[0] + e[1] + e[2] + e[3]) * (2.0f / (float)len) / power : 0.0f;
 }
 
 /* Blocks through the front end and both demodulators. Blocks are aligned to
@@ -984,7 +974,7 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
             if (!gated || busy
                 || rx->gate_ratio >= (rx->gate_open ? GATE_HOLD_RATIO : GATE_OPEN_RATIO)) {
                 rx->gate_open = 1;
-                rx->gate_hold = GATE_HOLD_BLOCKS;
+                rx->gate_hold = rx->gate_hold_blocks;
             } else if (rx->gate_open && --rx->gate_hold <= 0) {
                 rx->gate_open = 0;
             }
@@ -1021,7 +1011,8 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
         done += (size_t)len;
         if (((n0 + len) & (BLOCK_LEN - 1)) == 0) {
             if (gated)
-                rx->gate_ratio = band_ratio(rx, n0 + len - BLOCK_LEN, rx->block_power);
+                rx->gate_ratio = band_ratio(rx, n0 + len, rx->block_power);
+            rx->last_block_sum = rx->block_power;
             rx->prev_block_power = rx->block_power / BLOCK_LEN;
             rx->block_power = 0.0f;
         }
