@@ -43,30 +43,30 @@ def _speech(rate: int) -> np.ndarray:
     return 3000 * voiced * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
 
 
-def _burst(draw: st.DrawFn) -> tuple[bytes, int, str, dict[str, float]]:
-    rate = draw(st.sampled_from([8000, 16000]))
-    modulation = draw(st.sampled_from(["bell202", "v23"]))
-    level = draw(st.floats(-42.0, -5.0))
-    snr = draw(st.floats(3.0, 30.0))
-    seed = draw(st.integers(0, 2**31))
+def _burst(data: st.DataObject) -> tuple[bytes, int, str, dict[str, float]]:
+    rate = data.draw(st.sampled_from([8000, 16000]))
+    modulation = data.draw(st.sampled_from(["bell202", "v23"]))
+    level = data.draw(st.floats(-42.0, -5.0))
+    snr = data.draw(st.floats(3.0, 30.0))
+    seed = data.draw(st.integers(0, 2**31))
     rng = np.random.default_rng(seed)
     clean = fsk_signal(
-        draw(st.sampled_from([MSG, SHORT])), modulation=modulation, sample_rate=rate,
-        level_dbm0=level, freq_offset_hz=draw(st.floats(-40.0, 40.0)),
-        twist_db=draw(st.floats(-12.0, 9.0)), seizure_bits=draw(st.sampled_from([0, 300])),
-        mark_bits=draw(st.sampled_from([12, 20, 55, 80, 180])),
+        data.draw(st.sampled_from([MSG, SHORT])), modulation=modulation, sample_rate=rate,
+        level_dbm0=level, freq_offset_hz=data.draw(st.floats(-40.0, 40.0)),
+        twist_db=data.draw(st.floats(-12.0, 9.0)), seizure_bits=data.draw(st.sampled_from([0, 300])),
+        mark_bits=data.draw(st.sampled_from([12, 20, 55, 80, 180])),
         phase=float(rng.uniform(0, 2 * np.pi)))
     sig = np.frombuffer(clean, "<i2").astype(float)
     lead = int(rng.integers(rate // 10, rate))
-    before = draw(st.sampled_from(["silence", "noise", "speech"]))
+    before = data.draw(st.sampled_from(["silence", "noise", "speech"]))
     x = np.zeros(lead + len(sig) + rate // 4)
     if before == "speech":
         speech = _speech(rate)
         start = int(rng.integers(0, len(speech) - lead))
-        gain = dbm0_rms(draw(st.floats(-35.0, -5.0))) / max(float(np.std(speech[start:start + lead])), 1.0)
+        gain = dbm0_rms(data.draw(st.floats(-35.0, -5.0))) / max(float(np.std(speech[start:start + lead])), 1.0)
         x[:lead] = speech[start:start + lead] * gain
     x[lead:lead + len(sig)] += sig
-    if before != "silence" or draw(st.booleans()):
+    if before != "silence" or data.draw(st.booleans()):
         x += rng.normal(0.0, dbm0_rms(level) / 10 ** (snr / 20), len(x))
     pcm = np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
     return pcm, rate, modulation, {"snr": snr, "level": level}
@@ -91,7 +91,7 @@ def _same(gated: list[FskMessage], ungated: list[FskMessage]) -> bool:
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_gate_never_drops_a_message(data: st.DataObject) -> None:
-    pcm, rate, _, _ = _burst(data.draw)
+    pcm, rate, _, _ = _burst(data)
     ungated = _decode(pcm, rate, gate=False)
     gated = _decode(pcm, rate, gate=True)
     assert _same(gated, ungated), (gated, ungated)
@@ -101,7 +101,7 @@ def test_gate_never_drops_a_message(data: st.DataObject) -> None:
 @given(st.data())
 def test_gate_is_chunking_independent(data: st.DataObject) -> None:
     """Gate decisions are per stream-aligned block: any cut gives the same messages."""
-    pcm, rate, _, _ = _burst(data.draw)
+    pcm, rate, _, _ = _burst(data)
     whole = _decode(pcm, rate, gate=True)
     sizes = data.draw(st.lists(st.integers(1, 3000), min_size=1, max_size=8))
     rx = CallerIdReceiver(rate)
