@@ -10,7 +10,6 @@ preamble length or what precedes the burst (silence, noise, speech).
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 from cid_signals import dbm0_rms
@@ -24,8 +23,10 @@ from appliance.dsp.testsignals import pitch_shift, real_speech
 
 MSG = build_mdmf(number="0401234567", name="ANNA SMITH", datetime="11221530")
 SHORT = build_sdmf(number="5551234", datetime="11221530")
+CLEAN_SNR_DB = 10.0
+END_TOLERANCE_BITS = 0.5
+LABEL_MIN_MARK_BITS = 55  # the shortest mark run of the standards (ETSI: 80 +- 25)
 SPEECH_SECONDS = 120  # of the recorded corpus used as the material before a burst
-MARK_HZ_TOLERANCE = 1.0
 
 
 @functools.cache
@@ -43,18 +44,19 @@ def _speech(rate: int) -> np.ndarray:
     return 3000 * voiced * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
 
 
-def _burst(data: st.DataObject) -> tuple[bytes, int, str, dict[str, float]]:
+def _burst(data: st.DataObject) -> tuple[bytes, int, bytes, float, int]:
     rate = data.draw(st.sampled_from([8000, 16000]))
     modulation = data.draw(st.sampled_from(["bell202", "v23"]))
     level = data.draw(st.floats(-42.0, -5.0))
     snr = data.draw(st.floats(3.0, 30.0))
     seed = data.draw(st.integers(0, 2**31))
     rng = np.random.default_rng(seed)
+    sent = data.draw(st.sampled_from([MSG, SHORT]))
     clean = fsk_signal(
-        data.draw(st.sampled_from([MSG, SHORT])), modulation=modulation, sample_rate=rate,
+        sent, modulation=modulation, sample_rate=rate,
         level_dbm0=level, freq_offset_hz=data.draw(st.floats(-40.0, 40.0)),
         twist_db=data.draw(st.floats(-12.0, 9.0)), seizure_bits=data.draw(st.sampled_from([0, 300])),
-        mark_bits=data.draw(st.sampled_from([12, 20, 55, 80, 180])),
+        mark_bits=(mark_bits := data.draw(st.sampled_from([12, 20, 55, 80, 180]))),
         phase=float(rng.uniform(0, 2 * np.pi)))
     sig = np.frombuffer(clean, "<i2").astype(float)
     lead = int(rng.integers(rate // 10, rate))
@@ -69,39 +71,50 @@ def _burst(data: st.DataObject) -> tuple[bytes, int, str, dict[str, float]]:
     if before != "silence" or data.draw(st.booleans()):
         x += rng.normal(0.0, dbm0_rms(level) / 10 ** (snr / 20), len(x))
     pcm = np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
-    return pcm, rate, modulation, {"snr": snr, "level": level}
+    return pcm, rate, sent, snr, mark_bits
 
 
 def _decode(pcm: bytes, rate: int, gate: bool) -> list[FskMessage]:
     return CallerIdReceiver(rate, gate=gate).feed_messages(pcm)
 
 
-def _same(gated: list[FskMessage], ungated: list[FskMessage]) -> bool:
-    """Same messages, standards and ends; the mark frequency within a fraction of a
-    hertz. The start may differ: after a replay the mark run is counted from the
-    replay, where the path without the gate may count the noise or silence before the
-    burst as mark and so find an earlier (or no) onset."""
-    if [(m.raw, m.modulation, m.end) for m in gated] != [(m.raw, m.modulation, m.end) for m in ungated]:
-        return False
-    return all((abs(a.mark_hz - b.mark_hz) <= MARK_HZ_TOLERANCE
-                or (math.isnan(a.mark_hz) and math.isnan(b.mark_hz))) and 0 <= a.start < a.end
-               for a, b in zip(gated, ungated, strict=True))
+def _covers(gated: list[FskMessage], ungated: list[FskMessage], rate: int, labels: bool) -> bool:
+    """Every message of the path without the gate is in the gated output, labelled
+    with the same standard (if ``labels``), its end within half a bit (the two demodulators end a
+    message a sample apart, and either may be the one reported). The start and the
+    measured mark frequency may differ: after a replay the mark run is counted from
+    the replay, where the path without the gate may count what came before the burst
+    as mark. The gated path may decode more: the replay starts its demodulators
+    afresh next to the burst."""
+    for b in ungated:
+        match = [a for a in gated if a.raw == b.raw and (a.modulation == b.modulation or not labels)
+                 and abs(a.end - b.end) <= END_TOLERANCE_BITS * rate / 1200]
+        if len(match) != 1 or not 0 <= match[0].start < match[0].end:
+            return False
+    return True
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_gate_never_drops_a_message(data: st.DataObject) -> None:
-    pcm, rate, _, _ = _burst(data)
+    pcm, rate, sent, snr, mark_bits = _burst(data)
     ungated = _decode(pcm, rate, gate=False)
     gated = _decode(pcm, rate, gate=True)
-    assert _same(gated, ungated), (gated, ungated)
+    # the standard is told from the mark frequency measured over the mark run: over
+    # a few bits in heavy noise that measurement is a guess on either path
+    labels = mark_bits >= LABEL_MIN_MARK_BITS or snr >= CLEAN_SNR_DB
+    assert _covers(gated, ungated, rate, labels), (gated, ungated)
+    if snr >= CLEAN_SNR_DB:
+        # what only the gated path decodes is the message sent (at 3 dB an SDMF
+        # checksum can pass two bit errors, on either path)
+        assert [m.raw for m in gated] in ([], [sent]), gated
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_gate_is_chunking_independent(data: st.DataObject) -> None:
     """Gate decisions are per stream-aligned block: any cut gives the same messages."""
-    pcm, rate, _, _ = _burst(data)
+    pcm, rate, _, _, _ = _burst(data)
     whole = _decode(pcm, rate, gate=True)
     sizes = data.draw(st.lists(st.integers(1, 3000), min_size=1, max_size=8))
     rx = CallerIdReceiver(rate)
