@@ -146,7 +146,8 @@ struct fsk_receiver {
     int64_t dc_q16;
     int dc_shift;
     int onset_block, onset_count;
-    float block_power, prev_block_power, quiet_block_power;
+    double block_sum;    /* sum of squares so far in this block (exact) */
+    float prev_block_power, quiet_block_power;
     int block_quiet, acc_stale;
     /* band gate: DFT bins (mark and space of both standards) over a block */
     v4sf gate_cos[GATE_LEN_MAX], gate_sin[GATE_LEN_MAX];
@@ -229,7 +230,7 @@ void fsk_receiver_reset(fsk_receiver_t *rx)
     rx->phase = 0;
     rx->phase_old = (rx->phase_len - rx->window) % rx->phase_len;
     rx->resync_count = 0;
-    rx->block_power = 0.0f;
+    rx->block_sum = 0.0;
     rx->prev_block_power = 1e30f; /* the first block is never quiet */
     rx->block_quiet = 0;
     rx->acc_stale = 0;
@@ -705,16 +706,24 @@ static void track_onset(fsk_receiver_t *rx, float p, int64_t block_start)
     }
 }
 
-static void onset_block(fsk_receiver_t *rx)
+/* The onset tracker's mean power over the onset block ending at sample `last`,
+ * summed exactly (|y| < 2^23: the squares and their sums are exact doubles, in
+ * any order); the sum also goes into the block's power. */
+static void onset_block(fsk_receiver_t *rx, int64_t last)
 {
-    float sum = 0.0f;
+    /* onset blocks divide BLOCK_LEN and are aligned: contiguous in the ring */
+    const int32_t *y = &rx->ring[(last + 1 - rx->onset_block) & (RING_LEN - 1)];
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, sum;
     int k;
-    for (k = 0; k < rx->onset_block; k++) {
-        float v = (float)rx->ring[(rx->n - k) & (RING_LEN - 1)];
-        sum += v * v;
+    for (k = 0; k < rx->onset_block; k += 4) {
+        s0 += (double)y[k] * y[k];
+        s1 += (double)y[k + 1] * y[k + 1];
+        s2 += (double)y[k + 2] * y[k + 2];
+        s3 += (double)y[k + 3] * y[k + 3];
     }
-    track_onset(rx, sum / (float)rx->onset_block, rx->n + 1 - rx->onset_block);
-    rx->onset_count = 0;
+    sum = (s0 + s1) + (s2 + s3);
+    rx->block_sum += sum;
+    track_onset(rx, (float)(sum / rx->onset_block), last + 1 - rx->onset_block);
 }
 
 /* Re-sums the correlators from the ring: float running sums would drift. */
@@ -754,18 +763,9 @@ static void advance_phase(fsk_receiver_t *rx, int len)
  * (kept out of the sample loops, whose speed is all that matters). */
 static void block_power_and_onset(fsk_receiver_t *rx, int64_t n0, int len)
 {
-    float power = rx->block_power;
-    int i, count;
-    for (i = 0; i < len; i++) {
-        float v = (float)rx->ring[(n0 + i) & (RING_LEN - 1)];
-        power += v * v;
-    }
-    rx->block_power = power;
-    count = rx->onset_count;
-    for (i = rx->onset_block - count - 1; i < len; i += rx->onset_block) {
-        rx->n = n0 + i;
-        onset_block(rx);
-    }
+    int i, count = rx->onset_count;
+    for (i = rx->onset_block - count - 1; i < len; i += rx->onset_block)
+        onset_block(rx, n0 + i);
     rx->onset_count = (count + len) % rx->onset_block;
 }
 
@@ -927,11 +927,21 @@ static float band_ratio(const fsk_receiver_t *rx, int64_t n_end, float block_sum
     const int64_t start = n_end - len;
     v4sf re = {0.0f, 0.0f, 0.0f, 0.0f}, im = re, e;
     float power = len > BLOCK_LEN ? block_sum + rx->last_block_sum : block_sum;
-    int i;
-    for (i = 0; i < len; i++) {
-        float v = (float)rx->ring[(start + i) & (RING_LEN - 1)];
-        re += v * rx->gate_cos[i];
-        im += v * rx->gate_sin[i];
+    int b, i;
+    for (b = 0; b < len; b += BLOCK_LEN) {
+        /* whole aligned blocks: contiguous in the ring */
+        const int32_t *y = &rx->ring[(start + b) & (RING_LEN - 1)];
+        const v4sf *c = &rx->gate_cos[b], *sn = &rx->gate_sin[b];
+        v4sf re1 = re - re, im1 = re1; /* two chains: half the add latency */
+        for (i = 0; i < BLOCK_LEN; i += 2) {
+            float v0 = (float)y[i], v1 = (float)y[i + 1];
+            re += v0 * c[i];
+            im += v0 * sn[i];
+            re1 += v1 * c[i + 1];
+            im1 += v1 * sn[i + 1];
+        }
+        re += re1;
+        im += im1;
     }
     e = re * re + im * im;
     /* a sine of mean square p over len samples gives |X|^2 = p * len^2 / 2 */
@@ -1010,11 +1020,12 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
         rx->n = n0 + len;
         done += (size_t)len;
         if (((n0 + len) & (BLOCK_LEN - 1)) == 0) {
+            float block_sum = (float)rx->block_sum;
             if (gated)
-                rx->gate_ratio = band_ratio(rx, n0 + len, rx->block_power);
-            rx->last_block_sum = rx->block_power;
-            rx->prev_block_power = rx->block_power / BLOCK_LEN;
-            rx->block_power = 0.0f;
+                rx->gate_ratio = band_ratio(rx, n0 + len, block_sum);
+            rx->last_block_sum = block_sum;
+            rx->prev_block_power = block_sum / BLOCK_LEN;
+            rx->block_sum = 0.0;
         }
         if (stat_out != NULL)
             rx->demod[0].ready = rx->demod[1].ready = 0;
