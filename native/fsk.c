@@ -592,6 +592,20 @@ static void load_sample(demod_t *dm, const float *e, int i)
     dm->es = e[4 * i + 1];
 }
 
+/* The earliest bit centre of the start-bit candidates (HUGE_VAL: none). */
+static double candidates_due(const demod_t *dm)
+{
+    double due = HUGE_VAL;
+    int i;
+    if (dm->n_candidates == 0)
+        return due;
+    for (i = 0; i < MAX_CANDIDATES; i++) {
+        if (dm->cand[i].active && dm->cand[i].next_t < due)
+            due = dm->cand[i].next_t;
+    }
+    return due;
+}
+
 /* One demodulator over a block of correlator energies. The common path (no
  * message, no candidate) is branch-free on the noisy mark/space decisions (a
  * random sign would mispredict half the time) and keeps its state in locals. */
@@ -602,6 +616,8 @@ static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *e, int len
     int64_t mark_run_start = (int64_t)dm->mark_run_start;
     const int space_run_samples = rx->space_run_samples;
     const int64_t min_lead = (int64_t)ceil(rx->min_lead_samples);
+    const double gap = MAX_GAP_BITS * rx->baud, half_baud = rx->baud / 2.0;
+    double due = candidates_due(dm);
     int i;
 
     for (i = 0; i < len; i++) {
@@ -613,19 +629,31 @@ static void demod_block(fsk_receiver_t *rx, demod_t *dm, const float *e, int len
         mark_run_start += (n - mark_run_start) & -(int64_t)(space_run >= space_run_samples);
         if (dm->msg_state == MSG_HUNT) {
             /* Only a start edge after a long enough mark run can begin a
-             * message; in noise the first test already fails. */
+             * message; in noise the first test already fails. Between the
+             * candidates' bit centres nothing happens. */
             int edge = (n - mark_run_start >= min_lead) & falling;
-            if (!edge && !dm->n_candidates)
+            if (!edge && (double)n < due)
                 continue;
             dm->space_run = space_run;
             dm->mark_run_start = (double)mark_run_start;
             load_sample(dm, e, i);
             demod_hunt(rx, dm, (double)n, edge, edge ? crossing_time(dm, n) : 0.0);
+            due = candidates_due(dm);
         } else {
+            /* demod_message() changes nothing before the next bit centre, or,
+             * between characters, before a start edge, the flywheel time or
+             * the end of the gap allowed */
+            const uart_t *u = &dm->uart;
+            const double t = (double)n;
+            if (u->active ? t < u->next_t
+                          : !falling && (dm->flywheel_used || t < dm->expect_edge_t + half_baud)
+                                && t <= dm->last_stop_t + gap)
+                continue;
             dm->space_run = space_run;
             dm->mark_run_start = (double)mark_run_start;
             load_sample(dm, e, i);
             demod_in_message(rx, dm, n, falling);
+            due = candidates_due(dm);
         }
     }
     dm->space_run = space_run > SPACE_RUN_CAP ? SPACE_RUN_CAP : space_run;
