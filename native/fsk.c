@@ -25,12 +25,16 @@
  * (mean phase step of the mark correlator), so the caller can tell Bell 202
  * from V.23: each demodulator also decodes the other's signal.
  *
- * Speed: samples go through in blocks of BLOCK_LEN. The front end makes the
- * correlator energies and a mark/space bit mask per demodulator; a hunting
- * demodulator with no start edge in the block (noise, silence, a tone: nearly
- * always) is advanced from the bit mask in a few word operations, with the
- * same result as the per-sample path. Nothing is allocated after
- * fsk_receiver_new(). */
+ * Speed: samples go through in blocks of BLOCK_LEN. A band gate (run())
+ * skips the correlators on loud blocks with little energy at the four tones
+ * (speech, noise) and, when it opens, demodulates the last GATE_REPLAY_BITS
+ * again from the sample ring. The front end makes the correlator energies and
+ * a mark/space bit mask per demodulator; a hunting demodulator with no start
+ * edge in the block (noise, silence, a tone: nearly always) is advanced from
+ * the bit mask in a few word operations, with the same result as the
+ * per-sample path, and samples between bit centres are skipped. The mark
+ * rotation is measured only for a candidate that decoded a message type.
+ * Nothing is allocated after fsk_receiver_new(). */
 #include "fsk.h"
 
 #include <math.h>
