@@ -103,7 +103,9 @@ def test_gate_never_drops_a_message(data: st.DataObject) -> None:
     # the standard is told from the mark frequency measured over the mark run: over
     # a few bits in heavy noise that measurement is a guess on either path
     labels = mark_bits >= LABEL_MIN_MARK_BITS or snr >= CLEAN_SNR_DB
-    assert _covers(gated, ungated, rate, labels), (gated, ungated)
+    # (a false decode of the noise or speech, checksum right by chance, need not recur)
+    true_ones = [m for m in ungated if m.raw == sent]
+    assert _covers(gated, true_ones, rate, labels), (gated, ungated)
     if snr >= CLEAN_SNR_DB:
         # what only the gated path decodes is the message sent (at 3 dB an SDMF
         # checksum can pass two bit errors, on either path)
