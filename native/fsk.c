@@ -74,6 +74,14 @@
  * ~0.13); a mark tone 3 dB over white noise gives 0.35-1.2 (+-50 Hz offsets
  * included). */
 #define GATE_LEN_MAX 128          /* GATE_LEN_S at 16 kHz: two blocks */
+/* A loud tone out of the band (mains hum, a 3 kHz whistle) fills the total
+ * without being speech: the band is also compared with four Hann-windowed bins
+ * where speech has its energy (450-900 Hz; the window keeps hum out of them).
+ * White noise gives ~2.7 (1 / the window's power), a mark tone 3 dB over it
+ * 25 or more (then also far over GATE_OPEN_RATIO of the total). The gate's
+ * score is the larger of the two ratios, the second scaled so that
+ * GATE_REF_OPEN maps onto GATE_OPEN_RATIO. */
+#define GATE_REF_OPEN 40.0f
 #define GATE_OPEN_RATIO 0.3f      /* this far in band opens the gate */
 #define GATE_HOLD_RATIO 0.2f      /* ... and this far keeps it open */
 #define GATE_HOLD_S 0.032         /* under GATE_HOLD_RATIO this long closes it */
@@ -155,6 +163,7 @@ struct fsk_receiver {
     int block_quiet, acc_stale;
     /* band gate: DFT bins (mark and space of both standards) over a block */
     v4sf gate_cos[GATE_LEN_MAX], gate_sin[GATE_LEN_MAX];
+    v4sf ref_cos[GATE_LEN_MAX], ref_sin[GATE_LEN_MAX]; /* the speech bins */
     int gate_len;         /* samples in the gate's DFT: 8 ms (125 Hz bins) */
     int gate_hold_blocks; /* GATE_HOLD_S in blocks */
     float last_block_sum; /* sum of squares of the block before the last one */
@@ -195,12 +204,17 @@ static int is_message_type(unsigned byte)
 static void fill_tables(fsk_receiver_t *rx)
 {
     static const double gate_hz[4] = {1200.0, 1300.0, 2100.0, 2200.0};
+    static const double ref_hz[4] = {450.0, 600.0, 750.0, 900.0};
     int k, m, t;
     for (k = 0; k < rx->gate_len; k++) {
         for (t = 0; t < 4; t++) {
             double ph = 2.0 * FSK_PI * gate_hz[t] * (double)k / (double)rx->sample_rate;
+            double ph_ref = 2.0 * FSK_PI * ref_hz[t] * (double)k / (double)rx->sample_rate;
+            double hann = 0.5 - 0.5 * cos(2.0 * FSK_PI * (double)k / (double)rx->gate_len);
             rx->gate_cos[k][t] = (float)cos(ph);
             rx->gate_sin[k][t] = (float)sin(ph);
+            rx->ref_cos[k][t] = (float)(hann * cos(ph_ref));
+            rx->ref_sin[k][t] = (float)(hann * sin(ph_ref));
         }
     }
     for (k = 0; k < rx->phase_len + BLOCK_LEN; k++) {
@@ -959,25 +973,33 @@ static float band_ratio(const fsk_receiver_t *rx, int64_t n_end, float block_sum
     const int64_t start = n_end - len;
     v4sf re = {0.0f, 0.0f, 0.0f, 0.0f}, im = re, e;
     float power = len > BLOCK_LEN ? block_sum + rx->last_block_sum : block_sum;
+    v4sf rre = re, rim = re, er;
+    float band, ref, score;
     int b, i;
     for (b = 0; b < len; b += BLOCK_LEN) {
         /* whole aligned blocks: contiguous in the ring */
         const int32_t *y = &rx->ring[(start + b) & (RING_LEN - 1)];
         const v4sf *c = &rx->gate_cos[b], *sn = &rx->gate_sin[b];
-        v4sf re1 = re - re, im1 = re1; /* two chains: half the add latency */
-        for (i = 0; i < BLOCK_LEN; i += 2) {
-            float v0 = (float)y[i], v1 = (float)y[i + 1];
-            re += v0 * c[i];
-            im += v0 * sn[i];
-            re1 += v1 * c[i + 1];
-            im1 += v1 * sn[i + 1];
+        const v4sf *rc = &rx->ref_cos[b], *rs = &rx->ref_sin[b];
+        for (i = 0; i < BLOCK_LEN; i++) {
+            float v = (float)y[i];
+            re += v * c[i];
+            im += v * sn[i];
+            rre += v * rc[i];
+            rim += v * rs[i];
         }
-        re += re1;
-        im += im1;
     }
     e = re * re + im * im;
+    er = rre * rre + rim * rim;
+    band = e[0] + e[1] + e[2] + e[3];
+    ref = er[0] + er[1] + er[2] + er[3];
+    if (!(power > 0.0f))
+        return 0.0f;
     /* a sine of mean square p over len samples gives |X|^2 = p * len^2 / 2 */
-    return power > 0.0f ? (e[0] + e[1] + e[2] + e[3]) * (2.0f / (float)len) / power : 0.0f;
+    score = band * (2.0f / (float)len) / power;
+    if (band * GATE_OPEN_RATIO > GATE_REF_OPEN * score * ref)
+        score = band * GATE_OPEN_RATIO / (GATE_REF_OPEN * ref);
+    return score;
 }
 
 /* Blocks through the front end and both demodulators. Blocks are aligned to

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance._native import ffi, lib
-from appliance.dsp.cid_message import parse_message
+from appliance.dsp.cid_message import CallerIdMessage, parse_message
 from appliance.errors import DecodeError
 from appliance.phone import mask
 
@@ -51,6 +51,22 @@ def _classify(modulation: int, mark_hz: float) -> str:
     if math.isnan(mark_hz):
         return MODULATION_NAMES[modulation]
     return MODULATION_NAMES[0 if abs(mark_hz - 1200.0) <= abs(mark_hz - 1300.0) else 1]
+
+
+NUMBER_CHARS = frozenset("0123456789+*#-() ")
+SDMF_DATETIME_LEN = 8
+
+
+def _plausible(message: CallerIdMessage) -> bool:
+    """A number made of dialable characters and, in SDMF, an all-digit date-time: the
+    8-bit checksum passes one in 256 corrupted messages (speech makes a few an hour),
+    and the bytes of those are almost never these."""
+    if message.number and not set(message.number) <= NUMBER_CHARS:
+        return False
+    if message.format == "sdmf":
+        data = message.params[0][1] if message.params else b""
+        return data[:SDMF_DATETIME_LEN].isdigit() and len(data) >= SDMF_DATETIME_LEN
+    return True
 
 
 @dataclass(frozen=True)
@@ -180,6 +196,10 @@ class CallerIdReceiver:
             return None
         if not message.is_caller_id:
             log.debug("caller-ID line message type 0x%02x ignored", message.msg_type)
+            return None
+        if not _plausible(message):
+            self.undecodable += 1
+            log.debug("caller-ID message dropped: not a phone number or date")
             return None
         event: Event = {"type": "caller_id"}
         event.update(message.event_fields())

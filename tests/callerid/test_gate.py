@@ -4,12 +4,14 @@ The gate skips loud blocks with little energy at the caller-ID tones (speech, wh
 noise) and, when it opens, demodulates the last 40 bits again from the sample ring.
 ``CallerIdReceiver(rate, gate=False)`` is the path without it: the gate must never
 lose a message that path decodes, on any standard, rate, SNR, level, offset, twist,
-preamble length or what precedes the burst (silence, noise, speech).
+preamble length, what precedes the burst (silence, noise, speech) or a loud tone out of
+the band under it (mains hum, a 3 kHz whistle).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 from cid_signals import dbm0_rms
@@ -45,6 +47,9 @@ def _speech(rate: int) -> np.ndarray:
 
 
 def _burst(data: st.DataObject) -> tuple[bytes, int, bytes, float, int]:
+    """A burst on a line; returns it, the rate, the message, the SNR (white noise; a
+    tone out of the band makes it -inf: the SNR no longer says how clean it is) and
+    the mark bits."""
     rate = data.draw(st.sampled_from([8000, 16000]))
     modulation = data.draw(st.sampled_from(["bell202", "v23"]))
     level = data.draw(st.floats(-42.0, -5.0))
@@ -68,10 +73,16 @@ def _burst(data: st.DataObject) -> tuple[bytes, int, bytes, float, int]:
         gain = dbm0_rms(data.draw(st.floats(-35.0, -5.0))) / max(float(np.std(speech[start:start + lead])), 1.0)
         x[:lead] = speech[start:start + lead] * gain
     x[lead:lead + len(sig)] += sig
+    clean = True
+    hum = data.draw(st.sampled_from([None, 50.0, 60.0, 150.0, 3000.0, 3400.0]))
+    if hum is not None:  # a loud tone out of the band, under the whole recording
+        t = np.arange(len(x)) / rate
+        x += np.sqrt(2) * dbm0_rms(level + data.draw(st.floats(0.0, 15.0))) * np.sin(2 * np.pi * hum * t)
+        clean = False
     if before != "silence" or data.draw(st.booleans()):
         x += rng.normal(0.0, dbm0_rms(level) / 10 ** (snr / 20), len(x))
     pcm = np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
-    return pcm, rate, sent, snr, mark_bits
+    return pcm, rate, sent, snr if clean else -math.inf, mark_bits
 
 
 def _decode(pcm: bytes, rate: int, gate: bool) -> list[FskMessage]:
