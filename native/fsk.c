@@ -1075,8 +1075,10 @@ static size_t run(fsk_receiver_t *rx, const int16_t *pcm, size_t count, int trac
         done += (size_t)len;
         if (((n0 + len) & (BLOCK_LEN - 1)) == 0) {
             float block_sum = (float)rx->block_sum;
+            /* a quiet block closes the next one anyway: no need to measure it */
             if (gated)
-                rx->gate_ratio = band_ratio(rx, n0 + len, block_sum);
+                rx->gate_ratio = block_sum / BLOCK_LEN >= rx->quiet_block_power
+                                     ? band_ratio(rx, n0 + len, block_sum) : 0.0f;
             rx->last_block_sum = block_sum;
             rx->prev_block_power = block_sum / BLOCK_LEN;
             rx->block_sum = 0.0;
