@@ -73,16 +73,16 @@ def _burst(data: st.DataObject) -> tuple[bytes, int, bytes, float, int]:
         gain = dbm0_rms(data.draw(st.floats(-35.0, -5.0))) / max(float(np.std(speech[start:start + lead])), 1.0)
         x[:lead] = speech[start:start + lead] * gain
     x[lead:lead + len(sig)] += sig
-    clean = True
+    white_only = True
     hum = data.draw(st.sampled_from([None, 50.0, 60.0, 150.0, 3000.0, 3400.0]))
     if hum is not None:  # a loud tone out of the band, under the whole recording
         t = np.arange(len(x)) / rate
         x += np.sqrt(2) * dbm0_rms(level + data.draw(st.floats(0.0, 15.0))) * np.sin(2 * np.pi * hum * t)
-        clean = False
+        white_only = False
     if before != "silence" or data.draw(st.booleans()):
         x += rng.normal(0.0, dbm0_rms(level) / 10 ** (snr / 20), len(x))
     pcm = np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
-    return pcm, rate, sent, snr if clean else -math.inf, mark_bits
+    return pcm, rate, sent, snr if white_only else -math.inf, mark_bits
 
 
 def _decode(pcm: bytes, rate: int, gate: bool) -> list[FskMessage]:
