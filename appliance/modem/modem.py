@@ -18,7 +18,7 @@ from appliance.errors import DeviceError, DeviceGone
 from appliance.modem.errors import AtCommandError, CmeError, CmsError
 from appliance.modem.framing import CTRL_Z
 from appliance.modem.profiles import GENERIC, ModemProfile, choose_profile
-from appliance.modem.protocol import AtProtocol, Response, Urc
+from appliance.modem.protocol import AtProtocol, CommandTimeout, Response, Urc
 from appliance.modem.transport import SerialTransport, connect
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,11 @@ PROBE_TIMEOUT_S = 2.0  # AT -> OK on a live modem takes milliseconds
 SIM_BUSY_RETRIES = 5  # +CPIN? answers "SIM busy" for a few seconds after power-up
 SIM_BUSY_WAIT_S = 2.0
 PIN_SETTLE_S = 3.0  # after AT+CPIN="...", the SIM needs a moment before SMS commands work
-RESET_SETTLE_S = 5.0  # after AT+CFUN=1,1 the modem reboots; USB ports may vanish meanwhile
+RESET_SETTLE_S = 5.0
+# An optional or identification command that gets no answer at all: some minimal modems
+# and emulators stay silent on commands they lack instead of saying ERROR. When the modem
+# still answers AT afterwards, the command is taken as refused rather than as a hang.
+OPTIONAL_TIMEOUT_S = 4.0  # after AT+CFUN=1,1 the modem reboots; USB ports may vanish meanwhile
 
 _QUOTED = re.compile(r'"([^"]*)"')
 SIM_BLOCKING_STATES = frozenset({"SIM PIN", "SIM PUK", "SIM PIN2", "SIM PUK2", "NOT INSERTED", "FAILURE", "BUSY"})
@@ -171,19 +175,12 @@ class GsmModem:
         )
         await self.unlock_sim()
         await self.at("AT+CMGF=0")
-        try:
-            await self.at("AT+CSMS=1")
-            info.direct_ack = True
-        except AtCommandError:
-            info.direct_ack = False
+        info.direct_ack = await self._optional("AT+CSMS=1")
         await self.select_storage(info)
         for setting in info.profile.cnmi:
-            try:
-                await self.at(f"AT+CNMI={setting}")
+            if await self._optional(f"AT+CNMI={setting}"):
                 info.cnmi = setting
                 break
-            except AtCommandError:
-                continue
         else:
             info.notes.append("AT+CNMI refused: relying on polling")
         for command in info.profile.extra_init:
@@ -422,16 +419,28 @@ class GsmModem:
 
     async def _optional(self, command: str) -> bool:
         try:
-            await self.at(command)
+            await self.at(command, timeout=OPTIONAL_TIMEOUT_S)
         except AtCommandError as err:
             log.info("modem refused optional %s: %s", command, err)
             return False
+        except CommandTimeout as err:
+            await self._silent_but_alive(command, err)
+            return False
         return True
+
+    async def _silent_but_alive(self, command: str, err: CommandTimeout) -> None:
+        """After ``command`` got no answer: go on if the modem answers AT, else re-raise."""
+        if not await self.probe():
+            raise err
+        log.warning("modem ignored %s (no answer at all); going on without it", command)
 
     async def _text(self, command: str) -> str:
         try:
-            resp = await self.at(command, prefixes=())
+            resp = await self.at(command, prefixes=(), timeout=OPTIONAL_TIMEOUT_S)
         except AtCommandError:
+            return ""
+        except CommandTimeout as err:
+            await self._silent_but_alive(command, err)
             return ""
         lines = [ln for ln in resp.lines if ln.strip()]
         text = " ".join(lines)

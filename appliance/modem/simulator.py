@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import random
+import re
 import select
 import socket
 import threading
@@ -101,6 +102,7 @@ class SimulatedModem:
         hang_seconds: float = 10.0,
         chatter: bool = True,
         seed: int = 0,
+        silent_commands: tuple[str, ...] = (),
     ) -> None:
         self.profile = SIM_PROFILES[profile] if isinstance(profile, str) else profile
         self.pin = pin
@@ -113,6 +115,8 @@ class SimulatedModem:
         self.hang_after = hang_after
         self.hang_seconds = hang_seconds
         self.chatter = chatter
+        # Commands a minimal emulator never answers at all (not even ERROR), e.g. ("+CSMS", "I").
+        self.silent_commands = frozenset(c.upper() for c in silent_commands)
         self.report_status = 0x00  # TP-ST of automatic reports (0 delivered)
         self.fail_sends: list[int] = []  # +CMS codes for the next sends, first first
         self.rng = random.Random(seed)
@@ -453,6 +457,8 @@ class SimulatedModem:
             self._final_error(None)
             return
         body = line[2:]
+        if self.silent_commands and _command_name(body) in self.silent_commands:
+            return
         try:
             lines, final = self._execute(body)
         except _Reply as reply:
@@ -939,3 +945,11 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _command_name(body: str) -> str:
+    """``+CSMS=1`` -> ``+CSMS``; ``I`` -> ``I``; ``E0`` -> ``E``."""
+    upper = body.upper()
+    if upper[:1] in "+^$#*%&":
+        return re.split(r"[=?]", upper, maxsplit=1)[0]
+    return upper[:1]

@@ -174,3 +174,22 @@ def test_direct_report_without_smsc_part_is_matched(tmp_path: Path, sims: Any) -
             await h.until(lambda: h.status(mid) == "delivered", what="delivered by a bare +CDS")
 
     asyncio.run(main())
+
+
+def test_modem_that_never_answers_optional_commands(tmp_path: Path, sims: Any) -> None:
+    """A minimal modem (or emulator) silent on ATI, +CSMS and +CMEE still sends and receives."""
+    sim = sims("sim800", silent_commands=("I", "+CSMS", "+CMEE"))
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            outbox = SmsOutbox(h.store)
+            message_id = h.store.call(outbox.enqueue, "+358401234567", "Tulokset valmiina").message_id
+            await h.until(lambda: h.status(message_id) == "delivered", what="delivered")
+            sim.inject_sms("+358409876543", "Kiitos")
+            await h.until(
+                lambda: len(h.query("SELECT id FROM sms_messages WHERE box='inbox'")) == 1, what="received"
+            )
+            assert h.service.health.state == "ok"
+            assert h.service.health.info["sim"] == "READY"
+
+    asyncio.run(main())
