@@ -11,6 +11,7 @@ should say more is a new template, not a parameter.
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -65,6 +66,34 @@ TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 
+# Used when the central did not send {date} and {time}: the patient still hears what changed
+# and calls the lab for the details, rather than getting nothing.
+WITHOUT_DATE: dict[str, dict[str, str]] = {
+    "appointment_confirmed": {
+        "en": "{lab}: your appointment is confirmed.",
+        "fi": "{lab}: aikasi on vahvistettu.",
+        "sv": "{lab}: din tid är bekräftad.",
+        "zh": "{lab}：您的预约已确认。",
+    },
+    "appointment_changed": {
+        "en": "{lab}: your appointment has been moved. Please contact the lab for the new time.",
+        "fi": "{lab}: aikasi on siirretty. Kysy uusi aika laboratoriosta.",
+        "sv": "{lab}: din tid har flyttats. Kontakta laboratoriet för den nya tiden.",
+        "zh": "{lab}：您的预约已更改，请联系化验室确认新时间。",
+    },
+    "appointment_cancelled": {
+        "en": "{lab}: your appointment has been cancelled.",
+        "fi": "{lab}: aikasi on peruttu.",
+        "sv": "{lab}: din tid har avbokats.",
+        "zh": "{lab}：您的预约已取消。",
+    },
+}
+# A combined date-time a central may send instead of {date} and {time}.
+DATETIME_PARAMS = ("datetime", "date_time", "appointment_at", "appointment_time", "appointment", "starts_at",
+                   "start", "when", "at", "time_slot")
+_ISO_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})")
+
+
 def language_of(tag: str | None) -> str:
     """The template language for a BCP 47 tag: its primary subtag if translated, else English."""
     primary = (tag or "").split("-", 1)[0].lower()
@@ -91,7 +120,28 @@ def render(name: str, language: str | None, params: dict[str, Any], *, lab: str 
                 f"template {name}: param {key!r} is longer than {MAX_PARAM_CHARS} characters"
             )
         values[key] = text
+    _split_datetime(values)
+    for alias in ("text", "body", "content"):
+        if "message" not in values and alias in values:
+            values["message"] = values[alias]
     missing = sorted(placeholders(template) - set(values))
+    # Neither given: the central does not use these names, say what happened without them.
+    # One given without the other is the central's mistake and is refused (error event).
+    if set(missing) == {"date", "time"} and name in WITHOUT_DATE:
+        template = WITHOUT_DATE[name][language_of(language)]
+        missing = []
     if missing:
         raise ValidationError(f"template {name}: missing params {', '.join(missing)}")
     return template.format_map(values)
+
+
+def _split_datetime(values: dict[str, str]) -> None:
+    """Fill {date} and {time} from an ISO 8601 date-time sent under another name."""
+    if "date" in values and "time" in values:
+        return
+    for key in ("date", *DATETIME_PARAMS):
+        m = _ISO_DATETIME.match(values.get(key, ""))
+        if m:
+            values["date"] = values["date"] if key != "date" and "date" in values else m.group(1)
+            values.setdefault("time", m.group(2))
+            return

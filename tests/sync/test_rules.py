@@ -187,3 +187,25 @@ def test_not_before_and_expires_at_are_carried_to_the_outbox(store: Store) -> No
     _accept(store, data)
     row = store.conn.execute("SELECT not_before, expires_at FROM sms_messages").fetchone()
     assert row == ("2026-11-23T10:00:00.000Z", "2026-11-24T00:00:00.000Z")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"datetime": "2026-12-01T09:30:00+02:00"}, "2026-12-01 klo 09:30"),
+        ({"date": "2026-12-01T09:30"}, "2026-12-01 klo 09:30"),
+        ({"when": "2026-12-01 09:30"}, "2026-12-01 klo 09:30"),
+        ({}, "aikasi on vahvistettu"),
+        ({"name": "Anna"}, "aikasi on vahvistettu"),
+    ],
+)
+def test_appointment_params_under_other_names_or_absent(params: dict[str, str], expected: str) -> None:
+    """A central that does not know our parameter names still gets a meaningful SMS out."""
+    text = render("appointment_confirmed", "fi", params, lab="Lab 3")
+    assert expected in text and "{" not in text
+
+
+def test_education_text_under_another_name() -> None:
+    assert render("education", "en", {"text": "Drink water"}, lab="Lab 3") == "Lab 3: Drink water"
+    with pytest.raises(ValidationError, match="message"):
+        render("education", "en", {}, lab="Lab 3")
