@@ -9,9 +9,6 @@
 #define PI_F 3.14159265358979f
 #define SUB_BLOCK_SECONDS 0.006375f
 #define HARMONIC_CLEARANCE_HZ 100.0f
-#define STRONG_FRACTION 0.5f
-#define FULL_FRACTION 0.9f     /* a sub-block this loud (vs the reference) is all tone */
-#define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
 #define MIN_GAIN 0.2f
 #define IN_SPEC_DEV 0.015f
 #define PRECHECK 0.4f
@@ -298,22 +295,12 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
 
     if (s->cur_digit >= 0) {
         float e_new = s->sub_energy[0];
-        if (e_new >= STRONG_FRACTION * s->ref_energy)
-            s->ref_energy += REF_SMOOTHING * (e_new - s->ref_energy);
-        if (e_new >= FULL_FRACTION * s->ref_energy) {
-            s->strong_end = s->pos;
-            s->tail = 0;
-            s->after_strong = 0;
-        } else if (!s->after_strong) {
-            float f = e_new / s->ref_energy;
-            s->tail = (int64_t) lrintf((float) sub * (f > 1.0f ? 1.0f : f));
-            s->after_strong = 1;
-        }
+        tone_end_update(&s->end, e_new, s->pos, sub);
         int cr = s->cur_digit / 4, cc = 4 + s->cur_digit % 4;
         if (window_continues(s, we, win_energy, cr, cc)) {
             s->misses = 0;
         } else if (++s->misses >= s->p.end_windows) {
-            emit(s, DTMF_EVENT_END, s->cur_digit, s->cur_start, s->strong_end + s->tail);
+            emit(s, DTMF_EVENT_END, s->cur_digit, s->cur_start, tone_end_at(&s->end));
             s->cur_digit = -1;
         }
     }
@@ -345,16 +332,14 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
         }
         if (s->cand_count >= s->p.start_windows) {
             if (s->cur_digit >= 0) {
-                int64_t end = s->strong_end + s->tail;
+                int64_t end = tone_end_at(&s->end);
                 emit(s, DTMF_EVENT_END, s->cur_digit, s->cur_start, end < s->cand_start ? end : s->cand_start);
             }
             s->cur_digit = s->cand_digit;
             s->cur_start = s->cand_start;
             s->misses = 0;
-            s->ref_energy = s->sub_energy[0] > s->sub_energy[1] ? s->sub_energy[0] : s->sub_energy[1];
-            s->strong_end = s->pos;
-            s->tail = 0;
-            s->after_strong = 0;
+            tone_end_begin(&s->end, s->sub_energy[0] > s->sub_energy[1] ? s->sub_energy[0] : s->sub_energy[1],
+                           s->pos);
             s->cand_digit = -1;
             s->cand_count = 0;
             emit(s, DTMF_EVENT_START, s->cur_digit, s->cur_start, -1);
@@ -454,7 +439,7 @@ GOERTZEL_CLONES void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n
 void dtmf_rx_flush(dtmf_rx_state *s)
 {
     if (s->cur_digit >= 0) {
-        int64_t end = s->misses == 0 && !s->after_strong ? s->pos : s->strong_end + s->tail;
+        int64_t end = s->misses == 0 && !s->end.after_strong ? s->pos : tone_end_at(&s->end);
         emit(s, DTMF_EVENT_END, s->cur_digit, s->cur_start, end);
         s->cur_digit = -1;
     }

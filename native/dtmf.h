@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "goertzel.h"
+#include "tone_end.h"
 
 #define DTMF_BINS 8
 #define DTMF_MAX_SUB 102
@@ -83,11 +84,8 @@ typedef struct dtmf_rx_state {
     float level_spread;
     int32_t cur_digit;
     int32_t misses;
-    float ref_energy;
     int64_t cur_start;
-    int64_t strong_end;
-    int64_t tail;
-    int32_t after_strong;
+    tone_end end;
     int32_t n_events;
     int32_t dropped;
     dtmf_event events[DTMF_MAX_EVENTS];

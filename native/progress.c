@@ -7,10 +7,7 @@
 #define DBM0_FULL_SCALE_SINE 3.14f
 #define PI_F 3.14159265358979f
 #define SUB_BLOCK_SECONDS 0.020f   /* 160 or 320 samples: a multiple of four */
-#define STRONG_FRACTION 0.5f
 #define MIN_GAIN 0.3f         /* the most an off-nominal tone's energy is made up for */
-#define FULL_FRACTION 0.9f     /* a sub-block this loud (vs the reference) is all tone */
-#define REF_SMOOTHING 0.125f   /* how fast the reference level follows a steady tone */
 
 void progress_default_params(progress_params *p)
 {
@@ -132,7 +129,7 @@ static int classify(const progress_state *s, const float *we, const float *gre, 
 
 static void end_segment(progress_state *s)
 {
-    emit(s, s->cur_set, s->cur_start, s->strong_end + s->tail);
+    emit(s, s->cur_set, s->cur_start, tone_end_at(&s->end));
     s->cur_set = -1;
 }
 
@@ -149,17 +146,7 @@ static void judge_window(progress_state *s, const float *gre, const float *gim)
     int set = classify(s, we, gre, gim, win_energy);
     if (s->cur_set >= 0) {
         float e_new = s->sub_energy[0];
-        if (e_new >= STRONG_FRACTION * s->ref_energy)
-            s->ref_energy += REF_SMOOTHING * (e_new - s->ref_energy);
-        if (e_new >= FULL_FRACTION * s->ref_energy) {
-            s->strong_end = s->pos;
-            s->tail = 0;
-            s->after_strong = 0;
-        } else if (!s->after_strong) {
-            float f = e_new / s->ref_energy;
-            s->tail = (int64_t) lrintf((float) sub * (f > 1.0f ? 1.0f : f));
-            s->after_strong = 1;
-        }
+        tone_end_update(&s->end, e_new, s->pos, sub);
         if (set == s->cur_set) {
             s->misses = 0;
             return;
@@ -168,8 +155,8 @@ static void judge_window(progress_state *s, const float *gre, const float *gim)
             return;
         if (set >= 0) {
             /* another set took over straight away: the old one ended where the new began */
-            s->strong_end = s->pos - 2 * sub;
-            s->tail = 0;
+            s->end.strong_end = s->pos - 2 * sub;
+            s->end.tail = 0;
         }
         end_segment(s);
     }
@@ -185,10 +172,8 @@ static void judge_window(progress_state *s, const float *gre, const float *gim)
         s->cur_set = set;
         s->cur_start = start;
         s->misses = 0;
-        s->ref_energy = s->sub_energy[0] > s->sub_energy[1] ? s->sub_energy[0] : s->sub_energy[1];
-        s->strong_end = s->pos;
-        s->tail = 0;
-        s->after_strong = 0;
+        tone_end_begin(&s->end, s->sub_energy[0] > s->sub_energy[1] ? s->sub_energy[0] : s->sub_energy[1],
+                       s->pos);
     }
 }
 
@@ -252,9 +237,9 @@ GOERTZEL_CLONES void progress_feed(progress_state *s, const int16_t *pcm, size_t
 void progress_flush(progress_state *s)
 {
     if (s->cur_set >= 0) {
-        if (s->misses == 0 && !s->after_strong) {
-            s->strong_end = s->pos;
-            s->tail = 0;
+        if (s->misses == 0 && !s->end.after_strong) {
+            s->end.strong_end = s->pos;
+            s->end.tail = 0;
         }
         end_segment(s);
     }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "goertzel.h"
+#include "tone_end.h"
 
 #define PROGRESS_MAX_FREQS 16
 #define PROGRESS_MAX_SETS 16
@@ -65,10 +66,7 @@ typedef struct progress_state {
     float min_energy;
     float twist, balance;
     int32_t misses;
-    float ref_energy;
-    int64_t strong_end;
-    int64_t tail;
-    int32_t after_strong;
+    tone_end end;
     int32_t n_events;
     progress_segment events[PROGRESS_MAX_EVENTS];
 } progress_state;
