@@ -23,6 +23,7 @@ from appliance.store.db import Store  # noqa: E402
 from appliance.store.outbox import EventOutbox  # noqa: E402
 from sync.central.server import CentralServer, CentralSettings  # noqa: E402
 from tests.helpers import Daemon  # noqa: E402
+from tests.sync.conftest import daemon_sync_env  # noqa: E402
 from tests.sync.mosquitto import CENTRAL_USER, Mosquitto  # noqa: E402
 
 SITE = "bench-site"
@@ -88,17 +89,7 @@ def main() -> int:
         data_dir = work / "daemon"
         data_dir.mkdir()
         db_path = data_dir / "appliance.db"
-        env = {
-            "APPLIANCE_MQTT__ENABLED": "true",
-            "APPLIANCE_MQTT__PORT": str(broker.port),
-            "APPLIANCE_MQTT__USERNAME": SITE,
-            "APPLIANCE_MQTT__PASSWORD": USERS[SITE],
-            "APPLIANCE_SITE__ID": SITE,
-            "APPLIANCE_MODEM__DRIVER": "none",
-            "APPLIANCE_LINE__DRIVER": "none",
-            "APPLIANCE_STORAGE__MIN_FREE_MB": "1",
-            "APPLIANCE_LOG__LEVEL": "info",
-        }
+        env = daemon_sync_env(broker.port, SITE, USERS[SITE])
         db_url = f"sqlite:///{work / 'central.db'}" if args.db == "sqlite" else PG_URL
         if args.db == "postgresql":
             import psycopg

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,37 @@ class Listener:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards (skips without a server)."""
+    psycopg = pytest.importorskip("psycopg")
+    schema = f"central_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        pytest.skip(f"no PostgreSQL at {PG_BASE}: {err}")
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+def daemon_sync_env(broker_port: int, site: str, password: str) -> dict[str, str]:
+    """Environment for an `appliance run` subprocess that syncs with the test broker and nothing else."""
+    return {
+        "APPLIANCE_MQTT__ENABLED": "true",
+        "APPLIANCE_MQTT__PORT": str(broker_port),
+        "APPLIANCE_MQTT__USERNAME": site,
+        "APPLIANCE_MQTT__PASSWORD": password,
+        "APPLIANCE_SITE__ID": site,
+        "APPLIANCE_MODEM__DRIVER": "none",
+        "APPLIANCE_LINE__DRIVER": "none",
+        "APPLIANCE_STORAGE__MIN_FREE_MB": "1",
+    }

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sync.central.db import StoredEvent, open_db
-
-PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.sync.conftest import postgres_schema_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -18,18 +16,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'central.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    schema = f"central_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"no PostgreSQL at {PG_BASE}: {err}")
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
+    with postgres_schema_url() as url:
+        yield url
 
 
 def ev(seq: int, stream: str = "sms_in", site: str = "s1", event_id: str | None = None) -> StoredEvent:

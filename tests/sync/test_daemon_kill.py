@@ -9,7 +9,7 @@ from appliance.store.db import Store
 from appliance.store.outbox import EventOutbox
 from sync.central.server import CentralServer
 from tests.helpers import Daemon
-from tests.sync.conftest import SITE, USERS, Listener, central_events, wait_until
+from tests.sync.conftest import SITE, USERS, Listener, central_events, daemon_sync_env, wait_until
 from tests.sync.mosquitto import Mosquitto
 
 
@@ -32,16 +32,7 @@ def test_daemon_sigkilled_mid_stream_loses_nothing(
     central = central_factory(broker.port, db_url)
     data_dir = tmp_path / "daemon"
     data_dir.mkdir()
-    env = {
-        "APPLIANCE_MQTT__ENABLED": "true",
-        "APPLIANCE_MQTT__PORT": str(broker.port),
-        "APPLIANCE_MQTT__USERNAME": SITE,
-        "APPLIANCE_MQTT__PASSWORD": USERS[SITE],
-        "APPLIANCE_SITE__ID": SITE,
-        "APPLIANCE_MODEM__DRIVER": "none",
-        "APPLIANCE_LINE__DRIVER": "none",
-        "APPLIANCE_STORAGE__MIN_FREE_MB": "1",
-    }
+    env = daemon_sync_env(broker.port, SITE, USERS[SITE])
     db_path = data_dir / "appliance.db"
     _append(db_path, "complaint", 0, 4000)
     daemon = Daemon(data_dir, **env).start()

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from sync.central.db import open_db
 from sync.central.server import CentralServer
-from tests.sync.conftest import SITE, InProcessAppliance, wait_until
+from tests.sync.conftest import SITE, InProcessAppliance, postgres_schema_url, wait_until
 from tests.sync.mosquitto import Mosquitto
-
-PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    schema = f"central_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"no PostgreSQL at {PG_BASE}: {err}")
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
+    with postgres_schema_url() as url:
+        yield url
 
 
 def test_two_central_instances_on_postgresql_share_the_load(
