@@ -47,6 +47,7 @@ async def run_daemon(config: Config) -> int:
     store = Store.open(config.db_path, min_free_mb=config.storage.min_free_mb)
     ctx = AppContext(config=config, store=store)
     ctx.wakeups.bind(loop)
+    ctx.bus.bind(loop)
     store.on_commit_signal = ctx.wakeups.notify
     supervisor = Supervisor(ctx, notifier)
     try:

@@ -1,4 +1,4 @@
-"""What the wiring hands every part: config, store, outbox, metrics and wake-ups."""
+"""What the wiring hands every part: config, store, outbox, metrics, wake-ups and the live bus."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
+from appliance.bus import Bus
 from appliance.config import Config
 from appliance.daemon.wakeups import Wakeups
 from appliance.store.db import Store
@@ -20,6 +21,7 @@ class AppContext:
     store: Store
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    bus: Bus = field(default_factory=Bus)
 
     @property
     def outbox(self) -> EventOutbox:

@@ -1,0 +1,2 @@
+-- v5: customer-service domain (contacts, consent/opt-out, surveys, complaints, follow-ups,
+-- campaigns, daily summary). Reserved for the workflows work (issue 9).

@@ -1,0 +1,1 @@
+-- v6: the phone line (call flow, menus, recordings, outbound attempts). Reserved for issue 8.

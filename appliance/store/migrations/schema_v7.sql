@@ -1,0 +1,1 @@
+-- v7: the status page (server-side sessions, login throttling, alerts, audit log). Reserved for issue 10.

@@ -1,0 +1,1 @@
+-- v8: field operations (site identity for restore, retention, clock trust). Reserved for issue 11.

@@ -1,0 +1,1 @@
+-- v9: sync (gap fill, fleet). Reserved for issue 12.
