@@ -1,0 +1,1 @@
+"""The phone line: one interface (``base.LineDriver``), drivers ``sim``, ``v253``, ``usbbox``."""

@@ -1,0 +1,1 @@
+-- v10: follow-ups, campaigns, daily summary. Reserved for issue 9's second half.
