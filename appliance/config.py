@@ -3,7 +3,10 @@
 Lookup order (INTERFACES.md §1): ``--config PATH``, ``$APPLIANCE_CONFIG``,
 ``/etc/appliance/appliance.toml``; with none of them the embedded defaults
 apply (simulated modem and line, SQLite under ``./appliance-data/`` or
-``$APPLIANCE_DATA_DIR``, MQTT off, web page on 127.0.0.1:8080).
+``$APPLIANCE_DATA_DIR``, MQTT off, web page on 127.0.0.1:8080). With a config
+file, the keys in :data:`REQUIRED_WITH_FILE` (``modem.driver``, ``line.driver``)
+must be given in it or in the environment: a box never runs a simulator because
+a key was forgotten.
 
 Every key is declared once below, in a section dataclass, with its type, its
 default and what is allowed. :func:`load_config` returns a frozen
@@ -26,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
-from appliance.errors import ConfigError
+from appliance.errors import ConfigError, MissingConfigKey
 
 SYSTEM_CONFIG_PATH = Path("/etc/appliance/appliance.toml")
 ENV_PREFIX = "APPLIANCE_"
 DEFAULT_DATA_DIR = "appliance-data"
+# Keys without a usable default once a config file is used (INTERFACES.md §1).
+REQUIRED_WITH_FILE = (("modem", "driver"), ("line", "driver"))
 
 Check = Callable[[Any], bool]
 
@@ -375,10 +380,24 @@ def load_config(cli_path: str | None = None, environ: Mapping[str, str] | None =
         env = overrides.get(section, {})
         values.update(env)
         sections[section] = _build_section(section, cls, values, set(env))
+    if path is not None:
+        _require_keys(path, file_values, overrides)
     if not sections["storage"].path:
         default_path = str(data_dir(environ) / "appliance.db")
         sections["storage"] = dataclasses.replace(sections["storage"], path=default_path)
     return Config(source=str(path) if path else None, **sections)
+
+
+def _require_keys(path: Path, file_values: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+    for section, key in REQUIRED_WITH_FILE:
+        in_file = isinstance(file_values.get(section), dict) and key in file_values[section]
+        if not in_file and key not in overrides.get(section, {}):
+            field_ = {f.name: f for f in dataclasses.fields(SECTIONS[section])}[key]
+            raise MissingConfigKey(
+                f"{section}.{key}",
+                f"required when a config file is used ({path}): {field_.metadata['allowed']}; "
+                f"set it in [{section}] or as {ENV_PREFIX}{section.upper()}__{key.upper()}",
+            )
 
 
 def describe(config: Config) -> dict[str, dict[str, Any]]:

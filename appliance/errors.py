@@ -21,6 +21,17 @@ class ConfigError(ApplianceError):
         super().__init__(f"config: {key} = {value!r} is not allowed: {allowed}")
 
 
+class MissingConfigKey(ConfigError):
+    """A key that must be given (with a config file, ``modem.driver`` and ``line.driver``) is not."""
+
+    def __init__(self, key: str, allowed: str) -> None:
+        super().__init__(key, None, allowed)
+        self.args = (f"config: {key} is missing: {allowed}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class UsageError(ApplianceError):
     """Bad command-line usage or bad input given to a command (exit status 2)."""
 

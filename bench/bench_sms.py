@@ -45,6 +45,7 @@ def config_for(tmp: Path, port: str):  # type: ignore[no-untyped-def]
             "APPLIANCE_CONFIG": str(tmp / "none.toml"),
             "APPLIANCE_STORAGE__PATH": str(tmp / "bench.db"),
             "APPLIANCE_MODEM__DRIVER": "serial",
+            "APPLIANCE_LINE__DRIVER": "none",
             "APPLIANCE_MODEM__PORT": port,
             "APPLIANCE_MODEM__SEND_INTERVAL": "0",
         },

@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# Install the system packages the appliance and its tests need, where missing.
+# Install the system packages the appliance needs, where missing.
+#   scripts/system-deps.sh --runtime     what a box needs to run the daemon and appliance-tools
+#                                        (`make run`, scripts/install-pi.sh)
+#   scripts/system-deps.sh               runtime + what the tests need (`make test`, CI)
+#   scripts/system-deps.sh --list[-runtime]   print the package names, install nothing
 # As root it installs them with apt-get; otherwise it names what is missing and fails.
 set -euo pipefail
 
 # package:command-or-file that proves it is there
-NEEDED=(
-  "mosquitto:/usr/sbin/mosquitto"
-  "mosquitto-clients:/usr/bin/mosquitto_passwd"
-  "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
-  "pkg-config:/usr/bin/pkg-config"
+RUNTIME=(
+  "python3:/usr/bin/python3"
+  "python3-venv:/usr/lib/python3.11/ensurepip/__main__.py"
+  "python3-dev:/usr/include/python3.11/Python.h"
   "gcc:/usr/bin/gcc"
-  "libspandsp-dev:/usr/include/spandsp.h"
+  "libc6-dev:/usr/include/stdio.h"
+  "libffi-dev:/usr/include/ffi.h"
+  "pkg-config:/usr/bin/pkg-config"
+  # systemd-python (journald fields) is built from source on the box
+  "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
+  # appliance-tools prompts: text to speech, and conversion of recorded WAV/MP3
   "espeak-ng:/usr/bin/espeak-ng"
   "sox:/usr/bin/sox"
+  "libsox-fmt-mp3:/usr/lib/$(uname -m)-linux-gnu/sox/libsox_fmt_mp3.so"
+)
+TEST=(
+  "mosquitto:/usr/sbin/mosquitto"
+  "mosquitto-clients:/usr/bin/mosquitto_passwd"
+  "libspandsp-dev:/usr/include/spandsp.h"
   "chromium:/usr/bin/chromium"
   "openssl:/usr/bin/openssl"
   # recorded speech (IVR prompts, five speakers) and music on hold: the DTMF talk-off corpus
@@ -22,13 +36,21 @@ NEEDED=(
   "asterisk-core-sounds-it-wav:/usr/share/asterisk/sounds/it_IT_m_Carlo/activated.wav"
   "asterisk-core-sounds-ru-wav:/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU/activated.wav"
   "asterisk-moh-opsound-wav:/usr/share/asterisk/moh/macroform-cold_day.wav"
+  # field tests (tests/field): a Debian root for the install test, arm64 cross build and emulation
+  "debootstrap:/usr/sbin/debootstrap"
+  "systemd:/usr/bin/systemd-analyze"
+  "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc"
+  "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
+  "qemu-user:/usr/bin/qemu-aarch64"
 )
-[ "${1:-}" = "--runtime" ] && NEEDED=(
-  "mosquitto:/usr/sbin/mosquitto"
-  "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
-  "pkg-config:/usr/bin/pkg-config"
-  "gcc:/usr/bin/gcc"
-)
+
+case "${1:-}" in
+  --runtime) NEEDED=("${RUNTIME[@]}") ;;
+  --list-runtime) for e in "${RUNTIME[@]}"; do echo "${e%%:*}"; done; exit 0 ;;
+  --list) for e in "${RUNTIME[@]}" "${TEST[@]}"; do echo "${e%%:*}"; done; exit 0 ;;
+  "") NEEDED=("${RUNTIME[@]}" "${TEST[@]}") ;;
+  *) echo "usage: $0 [--runtime|--list|--list-runtime]" >&2; exit 2 ;;
+esac
 
 missing=()
 for entry in "${NEEDED[@]}"; do

@@ -35,6 +35,9 @@ def base_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     env.update(
         APPLIANCE_DATA_DIR=str(data_dir),
         APPLIANCE_CONFIG=str(data_dir / "appliance.toml"),
+        # a config file is used, so the drivers must be named (INTERFACES.md §1)
+        APPLIANCE_MODEM__DRIVER="sim",
+        APPLIANCE_LINE__DRIVER="sim",
         PYTHONUNBUFFERED="1",
     )
     cfg = data_dir / "appliance.toml"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,8 @@ import pytest
 from appliance.config import describe, load_config
 from appliance.errors import ConfigError
 from tests.helpers import run_cli
+
+DRIVERS = "[modem]\ndriver = 'sim'\n[line]\ndriver = 'sim'\n"
 
 
 def test_embedded_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,7 +38,7 @@ def test_data_dir_from_environment() -> None:
 
 def test_file_then_env_override(tmp_path: Path) -> None:
     f = tmp_path / "a.toml"
-    f.write_text('[mqtt]\nport = 1884\nhost = "broker"\n[site]\nid = "helsinki-lab-3"\n')
+    f.write_text(DRIVERS + '[mqtt]\nport = 1884\nhost = "broker"\n[site]\nid = "helsinki-lab-3"\n')
     cfg = load_config(str(f), environ={"APPLIANCE_MQTT__PORT": "18830", "APPLIANCE_MODEM__PORT": "/dev/pts/7"})
     assert cfg.mqtt.port == 18830 and cfg.mqtt.host == "broker"
     assert cfg.modem.port == "/dev/pts/7"
@@ -43,8 +48,8 @@ def test_file_then_env_override(tmp_path: Path) -> None:
 
 def test_lookup_order_cli_beats_env(tmp_path: Path) -> None:
     a, b = tmp_path / "a.toml", tmp_path / "b.toml"
-    a.write_text("[mqtt]\nport = 1001\n")
-    b.write_text("[mqtt]\nport = 1002\n")
+    a.write_text(DRIVERS + "[mqtt]\nport = 1001\n")
+    b.write_text(DRIVERS + "[mqtt]\nport = 1002\n")
     assert load_config(str(a), environ={"APPLIANCE_CONFIG": str(b)}).mqtt.port == 1001
     assert load_config(None, environ={"APPLIANCE_CONFIG": str(b)}).mqtt.port == 1002
 
@@ -121,3 +126,49 @@ def test_missing_config_file_is_exit_2(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "--config", str(tmp_path / "nope.toml"), "status")
     assert result.returncode == 2
     assert "nope.toml" in result.stderr
+
+
+def test_no_config_file_runs_the_simulators(tmp_path: Path) -> None:
+    cfg = load_config(None, environ={"APPLIANCE_DATA_DIR": str(tmp_path)})
+    if cfg.source is None:  # a machine with /etc/appliance/appliance.toml reads that instead
+        assert (cfg.modem.driver, cfg.line.driver) == ("sim", "sim")
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "key"),
+    [
+        ("[site]\nid = 'lab-1'\n", {}, "modem.driver"),
+        ("[modem]\ndriver = 'serial'\nport = '/dev/ttyUSB2'\n", {}, "line.driver"),
+        ("[line]\ndriver = 'v253'\n", {}, "modem.driver"),
+        ("", {"APPLIANCE_MODEM__DRIVER": "none"}, "line.driver"),
+    ],
+)
+def test_a_config_file_must_name_both_drivers(tmp_path: Path, toml: str, env: dict[str, str], key: str) -> None:
+    f = tmp_path / "appliance.toml"
+    f.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(str(f), environ=env)
+    assert info.value.key == key and "missing" in str(info.value)
+
+
+def test_drivers_from_the_environment_satisfy_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "appliance.toml"
+    f.write_text("[site]\nid = 'lab-1'\n")
+    cfg = load_config(str(f), environ={"APPLIANCE_MODEM__DRIVER": "serial", "APPLIANCE_LINE__DRIVER": "none"})
+    assert (cfg.modem.driver, cfg.line.driver) == ("serial", "none")
+
+
+def test_run_without_drivers_exits_2_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "appliance.toml").write_text("[site]\nid = 'lab-1'\n")
+    result = run_cli(tmp_path, "run", APPLIANCE_MODEM__DRIVER="", APPLIANCE_LINE__DRIVER="sim")
+    # an empty variable is a value, and '' is not an allowed driver: still exit 2 naming the key
+    assert result.returncode == 2 and "modem.driver" in result.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env.update(APPLIANCE_CONFIG=str(tmp_path / "appliance.toml"), APPLIANCE_DATA_DIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "appliance", "run"], env=env, capture_output=True, text=True,
+        timeout=60, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "modem.driver is missing" in proc.stderr and "APPLIANCE_MODEM__DRIVER" in proc.stderr

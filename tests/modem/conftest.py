@@ -41,6 +41,7 @@ def make_config(tmp_path: Path, port: str, **modem: str) -> Config:
     env = {
         "APPLIANCE_STORAGE__PATH": str(tmp_path / "appliance.db"),
         "APPLIANCE_MODEM__DRIVER": "serial",
+        "APPLIANCE_LINE__DRIVER": "none",
         "APPLIANCE_MODEM__PORT": port,
         "APPLIANCE_MODEM__SEND_INTERVAL": "0",
         "APPLIANCE_CONFIG": str(tmp_path / "none.toml"),
