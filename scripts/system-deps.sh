@@ -14,7 +14,7 @@ RUNTIME=(
   "python3-dev:/usr/include/python3.11/Python.h"
   "gcc:/usr/bin/gcc"
   "libc6-dev:/usr/include/stdio.h"
-  "libffi-dev:/usr/include/ffi.h"
+  "libffi-dev:/usr/include/$(uname -m)-linux-gnu/ffi.h"
   "pkg-config:/usr/bin/pkg-config"
   # systemd-python (journald fields) is built from source on the box
   "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
@@ -26,7 +26,7 @@ RUNTIME=(
 TEST=(
   "mosquitto:/usr/sbin/mosquitto"
   "mosquitto-clients:/usr/bin/mosquitto_passwd"
-  "libspandsp-dev:/usr/include/spandsp.h"
+  "libspandsp-dev:/usr/include/$(uname -m)-linux-gnu/spandsp.h"
   "chromium:/usr/bin/chromium"
   "openssl:/usr/bin/openssl"
   # recorded speech (IVR prompts, five speakers) and music on hold: the DTMF talk-off corpus
