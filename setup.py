@@ -9,7 +9,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["appliance", "appliance.*", "sync", "sync.*", "firmware_tools", "firmware_tools.*"]),
     package_data={
-        "appliance": ["store/migrations/*.sql", "web/templates/*", "web/static/*", "py.typed"],
+        "appliance": ["store/migrations/*.sql", "store/migrations/down/*.sql", "web/templates/*", "web/static/*", "py.typed"],
         "sync": ["schemas/*.json"],
     },
     setup_requires=["cffi>=1.16,<3"],
