@@ -19,7 +19,8 @@
  *
  * Message delimiting: at least MIN_LEAD_MARK_BITS of mark, then a known
  * message type, the length, the data and the checksum (two's complement of
- * the mod-256 sum). Only messages with a right checksum leave this file.
+ * the mod-256 sum); or a Japanese JCLIP packet (DLE SOH ... DLE ETX, CRC-16,
+ * see jclip_byte()). Only messages with a right checksum leave this file.
  *
  * The mark frequency is measured over the mark run before each message
  * (mean phase step of the mark correlator), so the caller can tell Bell 202
@@ -87,7 +88,18 @@
 #define GATE_HOLD_S 0.032         /* under GATE_HOLD_RATIO this long closes it */
 #define GATE_REPLAY_BITS 40.0     /* demodulated again from the ring when it opens */
 
-enum { MSG_HUNT = 0, MSG_LENGTH, MSG_DATA };
+enum { MSG_HUNT = 0, MSG_LENGTH, MSG_DATA, MSG_JCLIP };
+
+/* Japanese caller ID (NTT JCLIP): 7 data bits with even parity in bit 7, the
+ * packet DLE SOH header DLE STX type length parameters DLE ETX, a DLE in the
+ * data sent twice, then a CRC-16 (x^16+x^12+x^5+1, bit-reversed, initial 0, low
+ * byte first) over everything after DLE SOH, parity bits included (spandsp
+ * adsi.c). */
+#define JCLIP_DLE 0x10
+#define JCLIP_SOH 0x01
+#define JCLIP_ETX 0x03
+#define JCLIP_FIRST 0x90 /* DLE with its parity bit */
+#define JCLIP_CRC_BYTES 2
 
 typedef struct {
     int active;
@@ -120,6 +132,8 @@ typedef struct {
     double last_edge_t;
     int len;
     int expected_len;
+    int jclip_dle;      /* JCLIP: the last byte was an unpaired DLE */
+    int jclip_crc_left; /* JCLIP: CRC bytes still to come after DLE ETX */
     uint8_t buf[FSK_MSG_MAX];
     long bad_checksums;
     int ready;
@@ -195,6 +209,7 @@ static int is_message_type(unsigned byte)
     case 0x82: /* MDMF / ETSI message waiting */
     case 0x86: /* ETSI advice of charge */
     case 0x89: /* ETSI short message */
+    case JCLIP_FIRST: /* JCLIP: the DLE of DLE SOH */
         return 1;
     default:
         return 0;
@@ -352,6 +367,20 @@ static double estimate_hz(double nominal, double re, double im, double rate)
     return nominal + atan2(im, re) * rate / (2.0 * FSK_PI);
 }
 
+/* CRC-16/KERMIT (spandsp's crc_itu16_calc with an initial 0): 0 over a
+ * packet followed by its own CRC, low byte first. */
+static unsigned jclip_crc(const uint8_t *buf, int len)
+{
+    unsigned crc = 0;
+    int i, k;
+    for (i = 0; i < len; i++) {
+        crc ^= buf[i];
+        for (k = 0; k < 8; k++)
+            crc = (crc & 1u) ? (crc >> 1) ^ 0x8408u : crc >> 1;
+    }
+    return crc;
+}
+
 static void finish_message(fsk_receiver_t *rx, demod_t *dm)
 {
     int i;
@@ -359,10 +388,18 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
     fsk_message_t *msg = &dm->msg;
     int64_t first_byte, fallback_start;
 
-    for (i = 0; i < dm->len; i++)
-        sum += dm->buf[i];
+    int jclip = dm->msg_state == MSG_JCLIP;
+    int64_t onset_bound;
+
+    if (jclip) {
+        sum = jclip_crc(dm->buf + 2, dm->len - 2);
+    } else {
+        for (i = 0; i < dm->len; i++)
+            sum += dm->buf[i];
+        sum &= 0xFF;
+    }
     dm->msg_state = MSG_HUNT;
-    if ((sum & 0xFF) != 0) {
+    if (sum != 0) {
         dm->bad_checksums++;
         return;
     }
@@ -373,10 +410,13 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
     msg->modulation = dm->modulation;
     msg->first_byte_sample = first_byte;
     msg->start_sample = fallback_start;
-    /* the latest signal onset before the mark run, if it is recent enough */
+    /* the latest signal onset before the mark run, if it is recent enough (JCLIP
+     * has no seizure: silence before its mark run counts as mark, so the onset
+     * may lie inside the measured run, before the mark bits the packet needs) */
+    onset_bound = jclip ? first_byte - (int64_t)ceil(rx->min_lead_samples) : fallback_start;
     for (i = 0; i < ONSET_HISTORY && (unsigned)i < rx->n_onsets; i++) {
         int64_t onset = rx->onsets[(rx->n_onsets - 1 - (unsigned)i) & (ONSET_HISTORY - 1)];
-        if (onset <= fallback_start) {
+        if (onset <= onset_bound) {
             if (first_byte - onset <= (int64_t)(ONSET_MAX_LEAD_S * rx->sample_rate))
                 msg->start_sample = onset;
             break;
@@ -392,12 +432,39 @@ static void finish_message(fsk_receiver_t *rx, demod_t *dm)
     dm->ready = 1;
 }
 
+/* One JCLIP character (already stored): the packet ends two bytes after an
+ * unpaired DLE ETX; anything but SOH after the first DLE is not a packet. */
+static void jclip_byte(fsk_receiver_t *rx, demod_t *dm, unsigned byte)
+{
+    unsigned b = byte & 0x7Fu;
+    if (dm->jclip_crc_left > 0) {
+        if (--dm->jclip_crc_left == 0)
+            finish_message(rx, dm);
+        return;
+    }
+    if (dm->len > FSK_MSG_MAX - JCLIP_CRC_BYTES || (dm->len == 2 && b != JCLIP_SOH)) {
+        dm->msg_state = MSG_HUNT; /* runaway or not a JCLIP packet */
+        return;
+    }
+    if (dm->jclip_dle) {
+        dm->jclip_dle = 0;
+        if (b == JCLIP_ETX)
+            dm->jclip_crc_left = JCLIP_CRC_BYTES;
+    } else if (b == JCLIP_DLE) {
+        dm->jclip_dle = 1;
+    }
+}
+
 /* One character from the message-mode UART. */
 static void message_byte(fsk_receiver_t *rx, demod_t *dm, unsigned byte, double edge_t)
 {
     if (dm->len < FSK_MSG_MAX)
         dm->buf[dm->len++] = (uint8_t)byte;
     dm->last_edge_t = edge_t;
+    if (dm->msg_state == MSG_JCLIP) {
+        jclip_byte(rx, dm, byte);
+        return;
+    }
     if (dm->msg_state == MSG_LENGTH) {
         dm->expected_len = (int)byte + 3;
         dm->msg_state = MSG_DATA;
@@ -536,7 +603,9 @@ static void demod_hunt(fsk_receiver_t *rx, demod_t *dm, double n, int falling, d
             /* measured only now, from the ring: nearly every candidate in speech
              * or noise dies before this, and the measurement was most of their cost */
             mark_rotation(rx, dm, u->edge_t, u->lead_bits, u);
-            dm->msg_state = MSG_LENGTH;
+            dm->msg_state = u->value == JCLIP_FIRST ? MSG_JCLIP : MSG_LENGTH;
+            dm->jclip_dle = 1;
+            dm->jclip_crc_left = 0;
             dm->buf[0] = (uint8_t)u->value;
             dm->len = 1;
             dm->first_edge_t = u->edge_t;

@@ -6,6 +6,10 @@ alternating bits, a run of mark bits, then the message as asynchronous character
 start bit, eight data bits LSB first, one stop bit). The tone is phase-continuous.
 DTMF caller ID (``A<number>C`` and its variants) uses the DTMF generator.
 
+Japanese caller ID (JCLIP, :func:`jclip_signal`) is V.23 with no seizure: a mark run,
+then the packet of :func:`~appliance.dsp.cid_message.build_jclip` (its bytes carry their
+own parity bit), each character followed by stop bits (spandsp sends four).
+
 Example::
 
     msg = build_mdmf(number="0401234567", name="ANNA", datetime="11221530")
@@ -18,7 +22,7 @@ import math
 import sys
 from array import array
 
-from appliance.dsp.cid_message import build_mdmf, build_sdmf
+from appliance.dsp.cid_message import build_jclip, build_mdmf, build_sdmf
 
 BAUD = 1200.0
 MODULATIONS: dict[str, tuple[float, float]] = {
@@ -28,12 +32,16 @@ MODULATIONS: dict[str, tuple[float, float]] = {
 SEIZURE_BITS = 300
 MARK_BITS = 180
 TRAILING_MARK_BITS = 2  # GR-30: the checksum is followed by at least two mark bits
+JCLIP_MARK_BITS = 75  # spandsp's adsi_tx defaults for JCLIP
+JCLIP_STOP_BITS = 4
+JCLIP_TRAILING_MARK_BITS = 5
 DBM0_MAX_SINE = 3.14  # a full-scale sine is +3.14 dBm0 (G.711)
 DTMF_CID_ON_MS = 70.0
 DTMF_CID_OFF_MS = 70.0
 
 __all__ = [
     "MODULATIONS",
+    "build_jclip",
     "build_mdmf",
     "build_sdmf",
     "dbm0_to_peak",
@@ -41,6 +49,7 @@ __all__ = [
     "dtmf_signal",
     "fsk_bits",
     "fsk_signal",
+    "jclip_signal",
 ]
 
 
@@ -55,6 +64,7 @@ def fsk_bits(
     seizure_bits: int = SEIZURE_BITS,
     mark_bits: int = MARK_BITS,
     trailing_mark_bits: int = TRAILING_MARK_BITS,
+    stop_bits: int = 1,
 ) -> list[int]:
     """The bit sequence on the line: seizure (0101...), marks, framed characters, marks."""
     bits = [i & 1 for i in range(seizure_bits)]
@@ -62,7 +72,7 @@ def fsk_bits(
     for byte in message:
         bits.append(0)
         bits += [(byte >> i) & 1 for i in range(8)]
-        bits.append(1)
+        bits += [1] * stop_bits
     bits += [1] * trailing_mark_bits
     return bits
 
@@ -80,6 +90,7 @@ def fsk_signal(
     baud: float = BAUD,
     phase: float = 0.0,
     twist_db: float = 0.0,
+    stop_bits: int = 1,
 ) -> bytes:
     """16-bit LE PCM of one FSK caller-ID transmission (seizure, marks, message).
 
@@ -92,7 +103,8 @@ def fsk_signal(
         raise ValueError(f"modulation must be one of {sorted(MODULATIONS)}, got {modulation!r}") from None
     if sample_rate <= 0:
         raise ValueError(f"sample rate {sample_rate} is not usable")
-    bits = fsk_bits(message, seizure_bits=seizure_bits, mark_bits=mark_bits, trailing_mark_bits=trailing_mark_bits)
+    bits = fsk_bits(message, seizure_bits=seizure_bits, mark_bits=mark_bits,
+                    trailing_mark_bits=trailing_mark_bits, stop_bits=stop_bits)
     peak = {1: dbm0_to_peak(level_dbm0), 0: dbm0_to_peak(level_dbm0 + twist_db)}
     step = {
         1: 2.0 * math.pi * (mark + freq_offset_hz) / sample_rate,
@@ -110,6 +122,22 @@ def fsk_signal(
     if sys.byteorder == "big":
         out.byteswap()
     return out.tobytes()
+
+
+def jclip_signal(
+    packet: bytes,
+    *,
+    sample_rate: int = 8000,
+    level_dbm0: float = -13.0,
+    mark_bits: int = JCLIP_MARK_BITS,
+    stop_bits: int = JCLIP_STOP_BITS,
+    **kwargs: float,
+) -> bytes:
+    """16-bit LE PCM of a Japanese caller-ID transmission (V.23, no seizure) of a
+    :func:`build_jclip` packet; other keywords as :func:`fsk_signal`."""
+    return fsk_signal(packet, modulation="v23", sample_rate=sample_rate, level_dbm0=level_dbm0,
+                      seizure_bits=0, mark_bits=mark_bits, stop_bits=stop_bits,
+                      trailing_mark_bits=JCLIP_TRAILING_MARK_BITS, **kwargs)
 
 
 def dtmf_cid_string(

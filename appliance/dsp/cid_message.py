@@ -1,10 +1,13 @@
-"""Caller-ID messages on the line: SDMF/MDMF (Telcordia GR-30) and ETSI EN 300 659-3.
+"""Caller-ID messages on the line: SDMF/MDMF (Telcordia GR-30), ETSI EN 300 659-3 and
+Japanese JCLIP (NTT).
 
-Pure functions over bytes. A message on the line is ``type, length, data..., checksum``
-where the checksum is the two's complement of the mod-256 sum of type, length and
-data. :func:`parse_message` checks all of that and raises :class:`DecodeError` (and
-nothing else) for any input it cannot read; :func:`build_sdmf` / :func:`build_mdmf`
-build messages (used by the line simulator and the tests).
+Pure functions over bytes. A GR-30/ETSI message on the line is ``type, length, data...,
+checksum`` where the checksum is the two's complement of the mod-256 sum of type, length
+and data. A JCLIP packet is ``DLE SOH header DLE STX type length parameters DLE ETX
+CRC-16`` in 7-bit characters with even parity (see :func:`build_jclip`).
+:func:`parse_message` checks all of that and raises :class:`DecodeError` (and nothing
+else) for any input it cannot read; :func:`build_sdmf` / :func:`build_mdmf` /
+:func:`build_jclip` build messages (used by the line simulator and the tests).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class CallerIdMessage:
     """One decoded message. Fields not in the message are ``None``."""
 
     msg_type: int
-    format: str  # "sdmf" or "mdmf"
+    format: str  # "sdmf", "mdmf" or "jclip"
     number: str | None = None
     name: str | None = None
     datetime: str | None = None
@@ -51,6 +54,8 @@ class CallerIdMessage:
 
     @property
     def is_caller_id(self) -> bool:
+        if self.format == "jclip":
+            return self.msg_type == JCLIP_CALLER_ID
         return self.msg_type in CALLER_ID_TYPES
 
     def event_fields(self) -> dict[str, str]:
@@ -222,7 +227,10 @@ def _parse_mdmf(msg_type: int, data: bytes) -> CallerIdMessage:
 
 
 def parse_message(raw: bytes) -> CallerIdMessage:
-    """Decodes one message (type, length, data, checksum); :class:`DecodeError` if bad."""
+    """Decodes one message (type, length, data, checksum, or a JCLIP packet);
+    :class:`DecodeError` if bad."""
+    if raw[:1] == bytes([JCLIP_FIRST]):
+        return parse_jclip(raw)
     if len(raw) < 3:
         raise DecodeError(f"caller-ID message of {len(raw)} bytes is too short")
     msg_type, length = raw[0], raw[1]
@@ -236,3 +244,133 @@ def parse_message(raw: bytes) -> CallerIdMessage:
     if msg_type & 0x80:
         return _parse_mdmf(msg_type, data)
     raise DecodeError(f"caller-ID message type 0x{msg_type:02x} is not known")
+
+
+# --- Japanese caller ID (NTT JCLIP) -------------------------------------------------
+# Framing, parity and CRC as spandsp's adsi.c (ADSI_STANDARD_JCLIP) sends and checks
+# them; parameter codes from spandsp's adsi.h.
+
+DLE, SOH, STX, ETX = 0x10, 0x01, 0x02, 0x03
+JCLIP_FIRST = 0x90  # DLE with its (even) parity bit: the first byte on the line
+JCLIP_HEADER = 0x07
+JCLIP_CALLER_ID = 0x40
+JCLIP_NUMBER = 0x02
+JCLIP_ABSENCE = 0x04  # 'P', 'O', 'C' or 'S'
+JCLIP_DIALED_NUMBER = 0x09
+JCLIP_NUMBER_DES = 0x21  # caller number data extension signal (kept, not interpreted)
+JCLIP_MAX_PARAMS = 119  # spandsp's bound: the length is one 7-bit character
+JCLIP_ABSENCE_REASONS = {"P": "private", "O": "unavailable", "C": "payphone", "S": "unavailable"}
+JCLIP_ABSENCE_CODES = {"private": "P", "unavailable": "O", "payphone": "C"}
+
+
+def crc16_kermit(data: bytes) -> int:
+    """CRC-16, polynomial x^16+x^12+x^5+1 bit-reversed (0x8408), initial 0, no final
+    XOR: spandsp's ``crc_itu16_calc(buf, len, 0)``."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc
+
+
+def even_parity(byte: int) -> int:
+    """The 7-bit character with its even-parity bit in bit 7."""
+    low = byte & 0x7F
+    return low | (0x80 if bin(low).count("1") & 1 else 0)
+
+
+def _stuff(data: bytes) -> bytes:
+    return data.replace(bytes([DLE]), bytes([DLE, DLE]))
+
+
+def build_jclip(
+    number: str | None = None,
+    *,
+    number_absent: str | None = None,
+    dialed_number: str | None = None,
+    msg_type: int = JCLIP_CALLER_ID,
+    header: int = JCLIP_HEADER,
+) -> bytes:
+    """A JCLIP packet as its bytes go on the line: parity bits set, DLE doubled in the
+    data, the CRC low byte first. The length counts the parameter bytes as sent
+    (DLEs doubled), as spandsp does."""
+    params = b""
+    if number:
+        params += _stuff(_param(JCLIP_NUMBER, _ascii(number, "number")))
+    elif number_absent:
+        params += _param(JCLIP_ABSENCE, JCLIP_ABSENCE_CODES[number_absent].encode("ascii"))
+    if dialed_number:
+        params += _stuff(_param(JCLIP_DIALED_NUMBER, _ascii(dialed_number, "dialed number")))
+    if len(params) > JCLIP_MAX_PARAMS:
+        raise ValueError(f"JCLIP parameters of {len(params)} bytes exceed {JCLIP_MAX_PARAMS}")
+    body = bytes([DLE, SOH, header, DLE, STX, msg_type, len(params)])
+    if len(params) == DLE:
+        body += bytes([DLE])
+    body += params + bytes([DLE, ETX])
+    body = bytes(even_parity(b) for b in body)
+    crc = crc16_kermit(body[2:])
+    return body + bytes([crc & 0xFF, crc >> 8])
+
+
+def _unstuff(data: bytes) -> tuple[bytes, int]:
+    """The bytes before the first unpaired DLE ETX (DLE DLE made one) and the index just
+    after that ETX; :class:`DecodeError` when there is none."""
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte != DLE:
+            out.append(byte)
+            i += 1
+            continue
+        if i + 1 >= len(data):
+            break
+        nxt = data[i + 1]
+        if nxt == DLE:
+            out.append(DLE)
+        elif nxt == ETX:
+            return bytes(out), i + 2
+        else:
+            raise DecodeError(f"JCLIP control DLE 0x{nxt:02x} inside the packet")
+        i += 2
+    raise DecodeError("JCLIP packet has no DLE ETX")
+
+
+def parse_jclip(raw: bytes) -> CallerIdMessage:
+    """Decodes one JCLIP packet (as :func:`build_jclip` makes it); :class:`DecodeError`
+    if bad. The parity bits are dropped unchecked once the CRC has passed."""
+    if len(raw) < 11:
+        raise DecodeError(f"JCLIP packet of {len(raw)} bytes is too short")
+    if crc16_kermit(raw[2:]) != 0:
+        raise DecodeError("JCLIP CRC is wrong")
+    chars = bytes(b & 0x7F for b in raw[:-2])
+    if chars[:2] != bytes([DLE, SOH]) or chars[3:5] != bytes([DLE, STX]):
+        raise DecodeError("JCLIP packet does not start DLE SOH header DLE STX")
+    content, end = _unstuff(chars[5:])
+    if end != len(chars) - 5:
+        raise DecodeError("JCLIP packet has bytes after DLE ETX")
+    if len(content) < 2:
+        raise DecodeError("JCLIP packet has no message type and length")
+    msg_type, length, data = content[0], content[1], content[2:]
+    stuffed = len(_stuff(data))
+    if length not in (len(data), stuffed):
+        raise DecodeError(f"JCLIP length says {length} bytes, got {len(data)}")
+    params: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise DecodeError(f"JCLIP parameter header cut at byte {pos}")
+        ptype, plen = data[pos], data[pos + 1]
+        value = data[pos + 2 : pos + 2 + plen]
+        if len(value) != plen:
+            raise DecodeError(f"JCLIP parameter 0x{ptype:02x} wants {plen} bytes, {len(value)} left")
+        params.append((ptype, value))
+        pos += 2 + plen
+    number = absent = None
+    for ptype, value in params:
+        if ptype == JCLIP_NUMBER:
+            number = _text(value) or None
+        elif ptype == JCLIP_ABSENCE:
+            absent = JCLIP_ABSENCE_REASONS.get(value.decode("latin-1").strip(), "unavailable")
+    return CallerIdMessage(msg_type, "jclip", number=number, number_absent=absent, params=tuple(params))

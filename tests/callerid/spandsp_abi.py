@@ -14,6 +14,7 @@ import cffi
 
 ADSI_STANDARD_CLASS = 1  # Bell 202
 ADSI_STANDARD_CLIP = 2  # ETSI, V.23
+ADSI_STANDARD_JCLIP = 4  # NTT, V.23, DLE-framed with CRC-16
 ADSI_STANDARD_CLIP_DTMF = 5
 SAMPLE_RATE = 8000  # spandsp works at 8 kHz only
 
@@ -31,6 +32,7 @@ void adsi_tx_set_preamble(adsi_tx_state_t *s, int preamble_len, int preamble_one
                           int postamble_ones_len, int stop_bits);
 int adsi_tx(adsi_tx_state_t *s, int16_t amp[], int max_len);
 int adsi_tx_put_message(adsi_tx_state_t *s, const uint8_t *msg, int len);
+uint16_t crc_itu16_calc(const uint8_t *buf, int len, uint16_t crc);
 """
 
 ffi = cffi.FFI()
@@ -57,7 +59,12 @@ def adsi_transmit(message: bytes, standard: int, *, preamble_bits: int = -1,
     state = _lib.adsi_tx_init(ffi.NULL, standard)
     try:
         _lib.adsi_tx_set_preamble(state, preamble_bits, mark_bits, postamble_bits, stop_bits)
-        body = message if standard == ADSI_STANDARD_CLIP_DTMF else message[:-1]  # it adds the sum
+        if standard == ADSI_STANDARD_JCLIP:
+            body = message  # type, (length: spandsp sets it), parameters DLE-stuffed
+        elif standard == ADSI_STANDARD_CLIP_DTMF:
+            body = message
+        else:
+            body = message[:-1]  # it adds the sum
         if _lib.adsi_tx_put_message(state, body, len(body)) <= 0:
             raise ValueError("spandsp refused the message")
         out = bytearray()
@@ -72,9 +79,29 @@ def adsi_transmit(message: bytes, standard: int, *, preamble_bits: int = -1,
         _lib.adsi_tx_free(state)
 
 
+def jclip_message(msg_type: int, params: list[tuple[int, bytes]]) -> bytes:
+    """The message spandsp's JCLIP ``adsi_tx_put_message`` takes: type, a length byte it
+    overwrites, and the parameters with each DLE doubled (as its ``adsi_add_field`` makes
+    them). spandsp frames it (DLE SOH 0x07 DLE STX ... DLE ETX), sets the parity bits and
+    appends the CRC itself."""
+    out = bytearray([msg_type, 0])
+    for ptype, value in params:
+        out += bytes([ptype, len(value)]).replace(b"\x10", b"\x10\x10")
+        out += value.replace(b"\x10", b"\x10\x10")
+    return bytes(out)
+
+
+def crc_itu16(data: bytes, crc: int = 0) -> int:
+    """spandsp's ``crc_itu16_calc``."""
+    if not AVAILABLE:
+        raise RuntimeError("libspandsp is not installed")
+    return int(_lib.crc_itu16_calc(data, len(data), crc))
+
+
 class AdsiReceiver:
     """spandsp's receiver for one standard; ``messages`` collects what it decodes
-    (type, length, data; spandsp strips the checksum)."""
+    (type, length, data; spandsp strips the checksum; JCLIP: the packet from DLE SOH to
+    DLE ETX, parity bits cleared, CRC stripped)."""
 
     def __init__(self, standard: int) -> None:
         if not AVAILABLE:
