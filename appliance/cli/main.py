@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "appliance.cli.ops_cmd",
     "appliance.cli.complaints_cmd",
     "appliance.cli.contacts_cmd",
+    "appliance.cli.line_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
 # (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
@@ -46,6 +47,7 @@ COMMAND_OWNERS = {
     "migrate-down": "appliance.cli.ops_cmd",
     "complaints": "appliance.cli.complaints_cmd",
     "contacts": "appliance.cli.contacts_cmd",
+    "line": "appliance.cli.line_cmd",
 }
 
 

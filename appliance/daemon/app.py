@@ -34,6 +34,10 @@ def build_services(ctx: AppContext) -> list[Service]:
     from appliance.inbound.service import InboundService
 
     services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
+    if ctx.config.line.driver != "none":
+        from appliance.line.service import LineService
+
+        services.append(LineService(ctx))
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
