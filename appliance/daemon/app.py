@@ -30,6 +30,10 @@ def build_services(ctx: AppContext) -> list[Service]:
         from appliance.modem.service import ModemService
 
         services.append(ModemService(ctx))
+    if ctx.config.line.driver != "none":
+        from appliance.calls.menu import load_menu
+
+        load_menu(ctx.config.line.menu)  # a bad menu stops start-up naming the key (exit 2)
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
