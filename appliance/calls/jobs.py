@@ -175,3 +175,11 @@ def queue_callback(store: Store, notification_id: str) -> int:
                            (utcnow(), notification_id))
         return queue_dial(store, [number], contact_id=contact_id, notification_id=notification_id,
                           requested_by="call_request")
+
+
+def request_for(store: Store, notification_id: str) -> dict[str, Any] | None:
+    """What a call request asks to say (``text``) and in which ``language``."""
+    row = store.conn.execute(
+        "SELECT text, language FROM call_requests WHERE notification_id = ?", (notification_id,)
+    ).fetchone()
+    return {"text": row[0], "language": row[1]} if row else None
