@@ -31,9 +31,12 @@ def build_services(ctx: AppContext) -> list[Service]:
 
         services.append(ModemService(ctx))
     if ctx.config.line.driver != "none":
-        from appliance.calls.menu import load_menu
+        from appliance.calls.service import CallsService
+        from appliance.line.service import LineService
 
-        load_menu(ctx.config.line.menu)  # a bad menu stops start-up naming the key (exit 2)
+        line = LineService(ctx)
+        services.append(line)
+        services.append(CallsService(ctx, line))  # a bad line.menu stops start-up naming the key (exit 2)
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
