@@ -193,6 +193,20 @@ class LineConfig:
     sim_echo_db: float = _key(
         -30.0, "dB -100..0 (echo of the played audio on the simulated line)", lambda v: -100 <= v <= 0
     )
+    # the call flow (appliance/calls/): menu, waiting for the desk, voicemail, recordings
+    menu: str = _key("", "a path to a TOML voice menu (docs/MENU.md), or empty for the embedded default")
+    prompts_dir: str = _key("", "a directory for built prompts, or empty for <data dir>/prompts")
+    hold_audio_dir: str = _key("", "a directory of WAV files played to callers waiting for the desk, or empty")
+    desk_wait_max: float = _key(90.0, "seconds 10-1800 a caller waits for the desk before voicemail is offered",
+                                lambda v: 10 <= v <= 1800)
+    voicemail_max_seconds: int = _key(180, "an integer 10-900 (seconds of one voice message)", _int_range(10, 900))
+    voicemail_max_silence: float = _key(10.0, "seconds 2-60 of silence that end a voice message",
+                                        lambda v: 2 <= v <= 60)
+    recordings_dir: str = _key("", "a directory for recordings and voice messages, or empty for <data dir>/recordings")
+    recording_retention_days: int = _key(90, "an integer 1-3650 (days recordings are kept)", _int_range(1, 3650))
+    recordings_max_mb: int = _key(1000, "an integer 10-1000000 (MiB of recordings kept; oldest deleted first)",
+                                  _int_range(10, 1_000_000))
+    gsm_call_sms_reply: str = _key("", "the SMS sent back to a voice call on the GSM modem's SIM, or empty for none")
 
 
 @dataclass(frozen=True)

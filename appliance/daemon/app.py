@@ -35,9 +35,12 @@ def build_services(ctx: AppContext) -> list[Service]:
 
     services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
     if ctx.config.line.driver != "none":
+        from appliance.calls.service import CallsService
         from appliance.line.service import LineService
 
-        services.append(LineService(ctx))
+        line = LineService(ctx)
+        services.append(line)
+        services.append(CallsService(ctx, line))  # a bad line.menu stops start-up naming the key (exit 2)
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
