@@ -33,6 +33,7 @@ setup(
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.2",
+            "pytest-random-order>=1.1",  # tests/web + tests/backbone must pass in any order
             "hypothesis>=6.100",
             "numpy>=1.26",
             "playwright>=1.45",

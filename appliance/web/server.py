@@ -92,6 +92,7 @@ TECHNICIAN_ONLY = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+USER = web.RequestKey("user", SessionUser)
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("appliance.web", "templates"),
@@ -331,7 +332,7 @@ class WebService(Service):
             if request.method == "GET" and not path.startswith("/api/") and path != "/live":
                 raise web.HTTPFound("/login")
             return web.json_response({"error": "login required"}, status=401)
-        request["user"] = user
+        request[USER] = user
         if (request.method, path) in TECHNICIAN_ONLY and user.role != "technician":
             log.warning("user %s (%s) refused %s %s", user.username, user.role, request.method, path)
             return web.json_response({"error": "this needs a technician account"}, status=403)
@@ -346,7 +347,7 @@ class WebService(Service):
         return await handler(request)
 
     def _render(self, request: web.Request, template: str, **values: Any) -> web.Response:
-        user: SessionUser | None = request.get("user")
+        user: SessionUser | None = request.get(USER)
         lang = i18n.pick_language(user.language if user else None, request.headers.get("Accept-Language", ""))
         html = TEMPLATES.get_template(template).render(
             t=i18n.translator(lang), lang=lang, languages=i18n.LANGUAGES, user=user,
@@ -357,7 +358,7 @@ class WebService(Service):
         return web.Response(text=html, content_type="text/html")
 
     async def _audit(self, request: web.Request, action: str, target: str = "", detail: str = "") -> None:
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         await self.ctx.store.run(data.audit, self.ctx.store, user.username, action, target, detail)
         log.info("user %s: %s %s", user.username, action, target)
 
@@ -452,7 +453,7 @@ class WebService(Service):
     # -- signed in -----------------------------------------------------------
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         await self.ctx.store.run(revoke_session, self.ctx.store, user.token_hash)
         log.info("user %s logged out", user.username)
         response = web.HTTPFound("/login")
@@ -468,7 +469,7 @@ class WebService(Service):
 
     async def api_session(self, request: web.Request) -> web.Response:
         """Who is logged in, and the anti-forgery token for API writes (X-CSRF-Token header)."""
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         return web.json_response(
             {"user": user.username, "role": user.role, "csrf_token": self.csrf_token(user.token_hash)}
         )
@@ -523,7 +524,7 @@ class WebService(Service):
         if (origin and origin.split("://", 1)[-1] != request.host) or (site and site not in ("same-origin", "none")):
             log.warning("live channel refused: cross-site request (origin %r)", origin)
             return web.json_response({"error": "cross-site live channel refused"}, status=403)
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         try:
             viewer = self.hub.add_viewer(user.username)
         except ViewerLimit as err:
@@ -609,7 +610,7 @@ class WebService(Service):
 
     async def messages_cancel(self, request: web.Request) -> web.StreamResponse:
         ids = self._ids(await self._body(request))
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         done = await self.ctx.store.run(cancel_messages, self.ctx.store, ids, user.username)
         await self._audit(request, "cancel", "messages " + ",".join(map(str, done)))
         self.hub.poke()
@@ -630,7 +631,7 @@ class WebService(Service):
 
     async def chart_svg(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        t = i18n.translator(i18n.pick_language(request["user"].language, request.headers.get("Accept-Language", "")))
+        t = i18n.translator(i18n.pick_language(request[USER].language, request.headers.get("Accept-Language", "")))
         if name == "messages":
             days = await self.ctx.store.run(data.daily_counts, self.ctx.store, self.ctx.config.site.timezone)
             body = svg.bars(
@@ -647,7 +648,7 @@ class WebService(Service):
 
     async def alerts_ack(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         ids = self._ids(body)
         acked = []
         for alert_id in ids:
@@ -699,7 +700,7 @@ class WebService(Service):
 
     async def language(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        user: SessionUser = request["user"]
+        user: SessionUser = request[USER]
         try:
             await self.ctx.store.run(set_language, self.ctx.store, user.username, str(body.get("language", "")))
         except ValidationError as err:
