@@ -76,8 +76,12 @@ def line(title: str, points: list[tuple[float, float | None]], y_max: float, y_l
         py = HEIGHT - PAD - plot_h * min(y, y_max) / (y_max or 1)
         segs[-1].append(f"{px:.1f},{py:.1f}")
     for seg in segs:
-        if seg:
+        if len(seg) > 1:
             parts.append(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="2" points="{" ".join(seg)}"/>')
+        if len(known) < 60:  # few samples: each one as a dot, so a single reading shows
+            for point in seg:
+                px, py = point.split(",")
+                parts.append(f'<circle cx="{px}" cy="{py}" r="3" fill="{PALETTE[0]}"/>')
     last = known[-1][1]
     parts.append(f'<text x="{WIDTH - PAD - 60}" y="{PAD}" fill="#1b1f23">now {last:g}</text>')
     return _frame(title, "".join(parts))
