@@ -30,6 +30,13 @@ def build_services(ctx: AppContext) -> list[Service]:
         from appliance.modem.service import ModemService
 
         services.append(ModemService(ctx))
+    if ctx.config.line.driver != "none":
+        from appliance.calls.service import CallsService
+        from appliance.line.service import LineService
+
+        line = LineService(ctx)
+        services.append(line)
+        services.append(CallsService(ctx, line))  # a bad line.menu stops start-up naming the key (exit 2)
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
