@@ -35,6 +35,7 @@ setup(
         "test": [
             "pytest>=8,<10",
             "pytest-timeout>=2.2,<3",
+            "pytest-random-order>=1.1,<2",  # tests/web + tests/backbone must pass in any order
             "hypothesis>=6.100,<7",
             "numpy>=1.26,<3",
             "playwright>=1.45,<2",

@@ -230,6 +230,15 @@ class MqttConfig:
 @dataclass(frozen=True)
 class WebConfig:
     listen: str = _key("127.0.0.1:8080", "host:port, e.g. 0.0.0.0:8080", _valid_listen)
+    tls: str = _key("auto", "auto (HTTPS unless on loopback), on or off (off only on loopback)",
+                    _one_of("auto", "on", "off"))
+    cert: str = _key("", "a PEM certificate file for HTTPS, or empty for a self-signed one made at first start")
+    key: str = _key("", "the PEM key file of web.cert")
+    redirect_listen: str = _key(
+        "", "host:port where plain HTTP is answered with a redirect to HTTPS, or empty for none",
+        lambda v: v == "" or _valid_listen(v),
+    )
+    session_hours: float = _key(12.0, "hours a login lasts (0.1-168)", lambda v: 0.1 <= v <= 168)
 
 
 @dataclass(frozen=True)

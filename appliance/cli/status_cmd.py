@@ -52,12 +52,21 @@ def _pid_alive(pid: Any) -> bool:
 
 
 def _healthz(config: Config) -> dict[str, Any] | None:
+    from appliance.web.tls import is_loopback
+
     host, port = config.web_host_port
+    secure = config.web.tls == "on" or (config.web.tls == "auto" and not is_loopback(host))
     if host in ("0.0.0.0", "", "::"):
         host = "127.0.0.1"
-    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/healthz"
+    url = f"{'https' if secure else 'http'}://{host if ':' not in host else f'[{host}]'}:{port}/healthz"
+    context = None
+    if secure:  # our own (often self-signed) certificate, on this very box
+        import ssl
+
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=HEALTHZ_TIMEOUT_S) as resp:
+        with urllib.request.urlopen(url, timeout=HEALTHZ_TIMEOUT_S, context=context) as resp:
             return dict(json.load(resp))
     except urllib.error.HTTPError as err:
         try:
@@ -144,6 +153,8 @@ def collect_status(config: Config, store: Store) -> dict[str, Any]:
         "parts": parts,
         "queues": {"sms": sms, "uplink": EventOutbox(store).backlog()},
         "needs_attention": needs_human,
+        # a simulated part is never to be taken for a real network or real delivery reports
+        "simulated": [n for n, d in (("modem", config.modem.driver), ("line", config.line.driver)) if d == "sim"],
     }
 
 
@@ -162,7 +173,11 @@ def _print_human(status: dict[str, Any]) -> None:
     for name, part in status["parts"].items():
         extra = "  ".join(f"{k}={v}" for k, v in sorted(part.get("info", {}).items()))
         detail = part.get("detail") or ""
-        print(f"{name:<10} {part['state']:<10} {detail}{'  ' + extra if extra else ''}".rstrip())
+        sim = "SIMULATED " if name in status.get("simulated", ()) else ""
+        print(f"{name:<10} {part['state']:<10} {sim}{detail}{'  ' + extra if extra else ''}".rstrip())
+    for name in status.get("simulated", ()):
+        if name not in status["parts"]:
+            print(f"{name:<10} SIMULATED (configured: {name}.driver = sim)")
     q = status["queues"]
     sms = ", ".join(f"{k} {v}" for k, v in sorted(q["sms"].items())) or "empty"
     print(f"sms        {sms}")

@@ -35,7 +35,7 @@ from appliance.modem.errors import AtCommandError, CmsError
 from appliance.modem.modem import GsmModem, ModemEvent, SimLocked, StoredPdu
 from appliance.modem.protocol import CommandTimeout
 from appliance.phone import mask
-from appliance.sms.outbox import WAKEUP_SMS_OUTBOX
+from appliance.sms.outbox import SENDING_PAUSED_META, WAKEUP_SMS_OUTBOX
 from appliance.sms.pdu import SmsDeliver, SmsStatusReport, decode_pdu, encode_submit
 from appliance.sms.receiver import InboxReceiver
 from appliance.sms.sender import DueMessage, OutboxSender
@@ -113,6 +113,7 @@ class ModemService(Service):
         self._in_doubt = 0
         self._health_info: dict[str, Any] = {}
         self.paused = False
+        self._reset_requested = False
         self.recoveries = 0
         registry = ctx.registry
         self.m_sent = Counter("appliance_sms_sent", "SMS parts accepted by the modem", registry=registry)
@@ -289,9 +290,14 @@ class ModemService(Service):
         queue_changed = False
         batch: deque[DueMessage] = deque()
         send_failures = 0
+        # "pause all sending" from the status page survives a restart (a flag in the store)
+        self.paused = await self.ctx.store.run(self.ctx.store.get_meta, SENDING_PAUSED_META) == "1"
         while not self._stopping:
             if modem.lost.is_set():
                 raise DeviceGone("modem port lost")
+            if self._reset_requested:
+                self._reset_requested = False
+                raise ModemUnhealthy("reset asked for on the status page")
             await self._tolerant(self._handle_events(modem), "handling modem events")
             if self._events_overflowed:
                 self._events_overflowed = False
@@ -416,6 +422,7 @@ class ModemService(Service):
             self.m_sent.inc()
             await store.run(self.sender.part_sent, msg.id, part.part, reference)
         await store.run(self.sender.message_sent, msg.id)
+        self.ctx.bus.publish("sms_status", {"message_id": msg.id, "status": "sent"})
         log.info("SMS %d sent to %s (%d part(s))", msg.id, mask(msg.number), len(parts))
         return True
 
@@ -462,8 +469,10 @@ class ModemService(Service):
             return True
         try:
             if isinstance(msg, SmsDeliver):
-                await store.run(self.receiver.store_part, msg)
+                stored = await store.run(self.receiver.store_part, msg)
                 self.m_received.inc()
+                if stored.message_id is not None:
+                    self.ctx.bus.publish("sms_in", {"message_id": stored.message_id})
                 return True
             if isinstance(msg, SmsStatusReport):
                 match = await store.run(
@@ -555,6 +564,19 @@ class ModemService(Service):
         self.set_health(state, "; ".join([detail, *problems]), **self._health_info)
 
     # -- for the status page -------------------------------------------------------------------
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume all sending now (the flag in the store keeps it over a restart)."""
+        self.paused = paused
+        self._claim_now = True
+        if self._kick:
+            self._kick.set()
+
+    def request_reset(self) -> None:
+        """Run the recovery steps (re-open, re-initialise) as for a hung modem."""
+        self._reset_requested = True
+        if self._kick:
+            self._kick.set()
 
     def simulator_control(self) -> Path | None:
         """The control socket of the in-process simulated modem, if there is one."""

@@ -19,6 +19,7 @@ from appliance.timefmt import format_utc, parse_time, utcnow
 if TYPE_CHECKING:
     from appliance.store.db import Store
 
+SENDING_PAUSED_META = "sms_sending_paused"  # "1": the status page paused all sending
 WAKEUP_SMS_OUTBOX = "sms_outbox"  # raised after a commit that queued a message
 MAX_TEXT_CHARS = 10 * 153  # 10 concatenated GSM-7 parts; longer texts are refused
 

@@ -1,0 +1,132 @@
+# ruff: noqa: E501, RUF001 - catalogue rows are one line each; CJK punctuation is intended
+"""The page's message catalogues: English, Finnish, Swedish and Chinese.
+
+A missing key in a catalogue falls back to English (tests check that every
+catalogue has every key). The user's choice is kept with the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = {"en": "English", "fi": "Suomi", "sv": "Svenska", "zh": "中文"}
+
+# key: (en, fi, sv, zh)
+_TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "dashboard": ("Dashboard", "Yleisnäkymä", "Översikt", "总览"),
+    "inbox": ("Inbox", "Saapuneet", "Inkorg", "收件箱"),
+    "outbox": ("Outbox", "Lähtevät", "Utkorg", "发件箱"),
+    "failed": ("Failed", "Epäonnistuneet", "Misslyckade", "失败"),
+    "calls": ("Calls", "Puhelut", "Samtal", "通话"),
+    "contacts": ("Contacts", "Yhteystiedot", "Kontakter", "联系人"),
+    "charts": ("Charts", "Kaaviot", "Diagram", "图表"),
+    "audit": ("Audit log", "Tapahtumaloki", "Händelselogg", "操作日志"),
+    "log_out": ("Log out", "Kirjaudu ulos", "Logga ut", "退出"),
+    "log_in": ("Log in", "Kirjaudu", "Logga in", "登录"),
+    "login_title": ("Staff login", "Henkilökunnan kirjautuminen", "Personalinloggning", "员工登录"),
+    "username": ("User name", "Käyttäjätunnus", "Användarnamn", "用户名"),
+    "password": ("Password", "Salasana", "Lösenord", "密码"),
+    "language": ("Language", "Kieli", "Språk", "语言"),
+    "save": ("Save", "Tallenna", "Spara", "保存"),
+    "modem": ("GSM modem", "GSM-modeemi", "GSM-modem", "GSM 调制解调器"),
+    "line": ("Phone line", "Puhelinlinja", "Telefonlinje", "电话线路"),
+    "sync": ("Central sync", "Keskusyhteys", "Central synk", "中心同步"),
+    "store": ("Storage", "Tallennus", "Lagring", "存储"),
+    "alerts": ("Needs attention", "Vaatii huomiota", "Kräver åtgärd", "需要处理"),
+    "no_alerts": ("Nothing needs attention.", "Ei huomautettavaa.", "Inget kräver åtgärd.", "暂无需要处理的事项。"),
+    "acknowledge": ("Acknowledge", "Kuittaa", "Kvittera", "确认"),
+    "signal": ("Signal", "Signaali", "Signal", "信号"),
+    "network": ("Network", "Verkko", "Nät", "网络"),
+    "operator": ("Operator", "Operaattori", "Operatör", "运营商"),
+    "sim": ("SIM", "SIM", "SIM", "SIM 卡"),
+    "queue": ("Queue", "Jono", "Kö", "队列"),
+    "today": ("Today", "Tänään", "I dag", "今天"),
+    "sent": ("sent", "lähetetty", "skickade", "已发送"),
+    "received": ("received", "vastaanotettu", "mottagna", "已接收"),
+    "failed_n": ("failed", "epäonnistui", "misslyckade", "失败"),
+    "last_error": ("Last error", "Viimeisin virhe", "Senaste fel", "最近错误"),
+    "state": ("State", "Tila", "Status", "状态"),
+    "last_calls": ("Last calls", "Viimeisimmät puhelut", "Senaste samtal", "最近通话"),
+    "connected": ("Connected", "Yhteydessä", "Ansluten", "已连接"),
+    "backlog": ("Waiting to send up", "Odottaa lähetystä", "Väntar på sändning", "待上传"),
+    "last_ack": ("Last acknowledged", "Viimeksi kuitattu", "Senast kvitterad", "最近确认"),
+    "size": ("Size", "Koko", "Storlek", "大小"),
+    "free_disk": ("Free disk", "Vapaa levytila", "Ledigt diskutrymme", "可用磁盘"),
+    "live": ("Live", "Ajantasainen", "Live", "实时"),
+    "stale": ("Not updating: reconnecting…", "Ei päivity: yhdistetään…", "Uppdateras inte: ansluter…", "未更新：正在重连…"),
+    "simulated": ("SIMULATED", "SIMULOITU", "SIMULERAD", "模拟"),
+    "caller": ("Incoming call", "Saapuva puhelu", "Inkommande samtal", "来电"),
+    "unknown_caller": ("Unknown caller", "Tuntematon soittaja", "Okänd uppringare", "未知来电"),
+    "pending": ("Pending notifications", "Odottavat ilmoitukset", "Väntande aviseringar", "待发通知"),
+    "open_complaints": ("Open complaints", "Avoimet palautteet", "Öppna klagomål", "未结投诉"),
+    "recent_messages": ("Recent messages", "Viimeisimmät viestit", "Senaste meddelanden", "最近短信"),
+    "call_back": ("Call back", "Soita takaisin", "Ring tillbaka", "回拨"),
+    "save_contact": ("Save as contact", "Tallenna yhteystieto", "Spara som kontakt", "保存为联系人"),
+    "dismiss": ("Close", "Sulje", "Stäng", "关闭"),
+    "search": ("Search", "Hae", "Sök", "搜索"),
+    "status": ("Status", "Tila", "Status", "状态"),
+    "all": ("All", "Kaikki", "Alla", "全部"),
+    "number": ("Number", "Numero", "Nummer", "号码"),
+    "text": ("Text", "Teksti", "Text", "内容"),
+    "time": ("Time", "Aika", "Tid", "时间"),
+    "next_page": ("Older", "Vanhemmat", "Äldre", "更早"),
+    "first_page": ("Newest", "Uusimmat", "Nyaste", "最新"),
+    "retry": ("Retry", "Yritä uudelleen", "Försök igen", "重试"),
+    "cancel": ("Cancel", "Peru", "Avbryt", "取消"),
+    "select": ("Select", "Valitse", "Välj", "选择"),
+    "pause_sending": ("Pause all sending", "Keskeytä lähetys", "Pausa all sändning", "暂停发送"),
+    "resume_sending": ("Resume sending", "Jatka lähetystä", "Återuppta sändning", "恢复发送"),
+    "sending_paused": ("Sending is paused", "Lähetys on keskeytetty", "Sändningen är pausad", "发送已暂停"),
+    "test_sms": ("Send a test SMS", "Lähetä testiviesti", "Skicka test-SMS", "发送测试短信"),
+    "send": ("Send", "Lähetä", "Skicka", "发送"),
+    "reset_modem": ("Reset the modem", "Käynnistä modeemi uudelleen", "Starta om modemet", "重置调制解调器"),
+    "diagnostics": ("Download diagnostics", "Lataa vianmääritys", "Ladda ner diagnostik", "下载诊断包"),
+    "actions": ("Actions", "Toiminnot", "Åtgärder", "操作"),
+    "direction": ("Direction", "Suunta", "Riktning", "方向"),
+    "outcome": ("Outcome", "Tulos", "Utfall", "结果"),
+    "name": ("Name", "Nimi", "Namn", "姓名"),
+    "phones": ("Phones", "Puhelimet", "Telefoner", "电话"),
+    "consent": ("Consent", "Suostumus", "Samtycke", "同意"),
+    "none": ("None", "Ei yhtään", "Inga", "无"),
+    "messages_per_day": ("Messages and calls per day", "Viestit ja puhelut päivittäin", "Meddelanden och samtal per dag", "每日短信和通话"),
+    "signal_day": ("Signal over the last day", "Signaali viimeisen vuorokauden aikana", "Signal senaste dygnet", "过去一天的信号"),
+    "done": ("Done", "Valmis", "Klart", "完成"),
+    "user": ("User", "Käyttäjä", "Användare", "用户"),
+    "action": ("Action", "Toiminto", "Åtgärd", "操作"),
+    "target": ("Target", "Kohde", "Mål", "对象"),
+    "skip": ("Skip to the content", "Siirry sisältöön", "Hoppa till innehållet", "跳到内容"),
+    "main_nav": ("Main", "Päävalikko", "Huvudmeny", "主菜单"),
+    "dial": ("Call", "Soita", "Ring", "拨打"),
+    "in_doubt": ("in doubt", "epävarma", "osäker", "状态未知"),
+    "message_in_doubt": ("A message may or may not have been sent", "Viestin lähetys on epävarma", "Ett meddelande kanske inte skickades", "短信可能未发送"),
+    "sim_full": ("The SIM is full", "SIM-kortti on täynnä", "SIM-kortet är fullt", "SIM 卡已满"),
+    "modem_hung": ("The modem does not answer", "Modeemi ei vastaa", "Modemet svarar inte", "调制解调器无响应"),
+    "low_signal": ("Low signal", "Heikko signaali", "Svag signal", "信号弱"),
+    "disk_low": ("The disk is nearly full", "Levy on melkein täynnä", "Disken är nästan full", "磁盘快满了"),
+    "complaint_waiting": ("A complaint is waiting", "Palaute odottaa", "Ett klagomål väntar", "有投诉待处理"),
+    "clock_wrong": ("The clock is wrong", "Kello on väärässä", "Klockan går fel", "时钟错误"),
+    "acknowledged": ("acknowledged", "kuitattu", "kvitterad", "已确认"),
+    "open": ("open", "avoin", "öppen", "未处理"),
+}
+_INDEX = {code: i for i, code in enumerate(LANGUAGES)}
+
+
+def catalogue(language: str) -> dict[str, str]:
+    i = _INDEX.get(language, 0)
+    return {key: texts[i] or texts[0] for key, texts in _TEXTS.items()}
+
+
+def translator(language: str) -> Callable[[str], str]:
+    cat = catalogue(language)
+    return lambda key: cat.get(key, key)
+
+
+def pick_language(chosen: str | None, accept_language: str) -> str:
+    """The user's choice, else the browser's first known language, else English."""
+    if chosen in LANGUAGES:
+        return str(chosen)
+    for part in accept_language.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
