@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "appliance.cli.dsp_cmd",
     "appliance.cli.sms_cmd",
     "appliance.cli.calls_cmd",
+    "appliance.cli.workflows_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
 # (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
@@ -37,6 +38,9 @@ COMMAND_OWNERS = {
     "dsp": "appliance.cli.dsp_cmd",
     "sms": "appliance.cli.sms_cmd",
     "calls": "appliance.cli.calls_cmd",
+    "followups": "appliance.cli.workflows_cmd",
+    "campaigns": "appliance.cli.workflows_cmd",
+    "summary": "appliance.cli.workflows_cmd",
 }
 
 
