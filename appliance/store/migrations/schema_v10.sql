@@ -82,3 +82,14 @@ CREATE TABLE daily_summaries (
     figures TEXT NOT NULL,                -- JSON, as sent up in the daily_summary event
     sent_at TEXT NOT NULL
 );
+
+-- Blocking index for duplicate detection (appliance/contacts/duplicates.py): one row per
+-- normalised name token of each contact with a birth year. Candidates for a name match are
+-- the contacts born the same year sharing a token, found without comparing every pair.
+CREATE TABLE contact_name_tokens (
+    birth_year INTEGER NOT NULL,
+    token      TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    PRIMARY KEY (birth_year, token, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX contact_name_tokens_contact ON contact_name_tokens (contact_id);
