@@ -15,7 +15,6 @@ the store thread.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from collections import Counter
@@ -25,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from appliance.campaigns.segment import CampaignMessage, Segment, age_on, parse_definition
+from appliance.consent import send_block_reason
 from appliance.errors import ValidationError
 from appliance.notifications.templates import language_of
 from appliance.sms.outbox import SmsOutbox
 from appliance.sms.pdu import split_text
 from appliance.store.outbox import EventOutbox
-from sync.envelope import parse_time, utc_timestamp
+from appliance.timefmt import format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
     from appliance.config import Config
@@ -76,9 +76,7 @@ class Recipient:
 
 
 def _block_reason(store: Store, number: str) -> str | None:
-    consent = importlib.import_module("appliance.consent")  # wf-core's part (docs/DOMAIN.md)
-    reason: str | None = consent.send_block_reason(store, number, PURPOSE)
-    return reason
+    return send_block_reason(store, number, PURPOSE)
 
 
 def select_recipients(store: Store, settings: CampaignSettings, segment: Segment, day: date) -> list[Recipient]:
@@ -187,13 +185,13 @@ def start_campaign(
         start = max(parse_time(not_before), now) if not_before else now
         day = start.astimezone(ZoneInfo(settings.timezone)).date()
         recipients = select_recipients(store, settings, segment, day)
-        stamp = utc_timestamp(now)
+        stamp = format_utc(now)
         conn.execute(
             "INSERT INTO campaigns(campaign_id, source, title, segment, message, status, rate_per_minute, "
             "not_before, expires_at, recipients, envelope_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
             (campaign_id, source, title, json.dumps(segment.as_dict()), json.dumps(message.as_dict()), rate,
-             utc_timestamp(start), utc_timestamp(parse_time(expires_at)) if expires_at else None,
+             format_utc(start), format_utc(parse_time(expires_at)) if expires_at else None,
              len(recipients), envelope_id, stamp, stamp),
         )
         conn.executemany(
@@ -215,7 +213,7 @@ def cancel_campaign(store: Store, campaign_id: str) -> bool:
         cur = store.conn.execute(
             "UPDATE campaigns SET status = 'cancelled', finished_at = ?, updated_at = ? "
             "WHERE campaign_id = ? AND status = 'running'",
-            (utc_timestamp(), utc_timestamp(), campaign_id),
+            (utcnow(), utcnow(), campaign_id),
         )
         if cur.rowcount:
             EventOutbox(store).append(EVENT_STREAM, {**_counts(store, campaign_id), "status": "cancelled"})
@@ -265,7 +263,7 @@ def parts_in_window(store: Store, now: datetime, seconds: float = WINDOW_S) -> i
     row = store.conn.execute(
         "SELECT COALESCE(SUM(parts), 0) FROM campaign_recipients WHERE status = 'queued' "
         "AND done_at > ? AND done_at <= ?",
-        (utc_timestamp(now - timedelta(seconds=seconds)), utc_timestamp(now)),
+        (format_utc(now - timedelta(seconds=seconds)), format_utc(now)),
     ).fetchone()
     return int(row[0])
 
@@ -285,7 +283,7 @@ def running_rate(store: Store, settings: CampaignSettings, now: datetime) -> int
     row = store.conn.execute(
         "SELECT COUNT(*), MIN(COALESCE(rate_per_minute, ?)) FROM campaigns WHERE status = 'running' "
         "AND (not_before IS NULL OR not_before <= ?)",
-        (settings.rate_per_minute, utc_timestamp(now)),
+        (settings.rate_per_minute, format_utc(now)),
     ).fetchone()
     if not row[0]:
         return None
@@ -299,7 +297,7 @@ def send_next(store: Store, settings: CampaignSettings, now: datetime | None = N
     pending recipient left is finished here (its ``campaign`` event says how many).
     """
     now = now or datetime.now(UTC)
-    stamp = utc_timestamp(now)
+    stamp = format_utc(now)
     conn = store.conn
     with store.transaction():
         campaign = conn.execute(
@@ -337,7 +335,7 @@ def send_next(store: Store, settings: CampaignSettings, now: datetime | None = N
             text = CampaignMessage(**json.loads(message_json)).render(language, settings.lab_name)
             queued = SmsOutbox(store).enqueue(
                 number, text, notification_id=f"{NOTIFICATION_PREFIX}{campaign_id}:{number}",
-                contact_id=contact_id, expires_at=expires_at,
+                contact_id=contact_id, expires_at=expires_at, durable=False, language=language, purpose=PURPOSE,
             )
             message_id, parts = queued.message_id, _parts(text)
         conn.execute(

@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "appliance.cli.dsp_cmd",
     "appliance.cli.sms_cmd",
     "appliance.cli.calls_cmd",
+    "appliance.cli.complaints_cmd",
+    "appliance.cli.contacts_cmd",
     "appliance.cli.workflows_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
@@ -38,6 +40,8 @@ COMMAND_OWNERS = {
     "dsp": "appliance.cli.dsp_cmd",
     "sms": "appliance.cli.sms_cmd",
     "calls": "appliance.cli.calls_cmd",
+    "complaints": "appliance.cli.complaints_cmd",
+    "contacts": "appliance.cli.contacts_cmd",
     "followups": "appliance.cli.workflows_cmd",
     "campaigns": "appliance.cli.workflows_cmd",
     "summary": "appliance.cli.workflows_cmd",

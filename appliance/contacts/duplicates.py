@@ -39,7 +39,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from appliance.store.outbox import EventOutbox
-from sync.envelope import utc_timestamp
+from appliance.timefmt import utcnow
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -208,7 +208,7 @@ def check_contact(store: Store, contact_id: str) -> list[dict[str, Any]]:
                 "OR (contact_id = ? AND duplicate_of = ?)",
                 (contact_id, gone, gone, contact_id),
             )
-        stamp = utc_timestamp()
+        stamp = utcnow()
         for other, (reason, score) in sorted(found.items()):
             if other in old:
                 continue

@@ -17,6 +17,7 @@ from appliance.daemon.context import AppContext
 from appliance.daemon.notify import Notifier
 from appliance.daemon.service import Service
 from appliance.daemon.supervisor import Supervisor
+from appliance.daemon.wakesock import WakeupSocket
 from appliance.store.db import Store
 from appliance.web.server import WebService
 
@@ -33,6 +34,11 @@ def build_services(ctx: AppContext) -> list[Service]:
         from appliance.modem.service import ModemService
 
         services.append(ModemService(ctx))
+    from appliance.followups.followups import reply_hook
+    from appliance.inbound.service import InboundService
+
+    # opt-out, help, complaints, survey answers; a reply stops follow-ups
+    services.append(InboundService(ctx, extra_hooks=[("followups", reply_hook)]))
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
@@ -52,6 +58,8 @@ async def run_daemon(config: Config) -> int:
     ctx.wakeups.bind(loop)
     ctx.bus.bind(loop)
     store.on_commit_signal = ctx.wakeups.notify
+    wake_socket = WakeupSocket(config.data_dir, ctx.wakeups.notify)  # `appliance sms send` wakes us
+    wake_socket.start(loop)
     supervisor = Supervisor(ctx, notifier)
     try:
         supervisor.add(build_services(ctx))
@@ -68,6 +76,7 @@ async def run_daemon(config: Config) -> int:
         notifier.stopping()
         await supervisor.stop()
     finally:
+        wake_socket.close(loop)
         store.close()
     log.info("stopped")
     return 0

@@ -17,7 +17,6 @@ and writes its rows and its ``followup`` uplink event in one transaction.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -25,13 +24,14 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from appliance.consent import send_block_reason
 from appliance.errors import ValidationError
 from appliance.followups.schedule import DAY_S, Schedule, next_due, template_schedule
 from appliance.notifications.quiet_hours import release_time
 from appliance.phone import mask
 from appliance.sms.outbox import SmsOutbox
 from appliance.store.outbox import EventOutbox
-from sync.envelope import parse_time, utc_timestamp
+from appliance.timefmt import format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
     from appliance.config import Config
@@ -170,13 +170,13 @@ def create_followup(
     with store.transaction():
         if conn.execute("SELECT 1 FROM followups WHERE followup_id = ?", (followup_id,)).fetchone():
             return None
-        stamp = utc_timestamp(now)
+        stamp = format_utc(now)
         anchor = start.astimezone(settings.zone).date().isoformat()
         draft = Followup(
             followup_id, source, contact_id, number, language, text, survey_id, schedule, anchor, "active",
-            None, 0, None, None, expires_at, utc_timestamp(start),
+            None, 0, None, None, expires_at, format_utc(start),
         )
-        due = utc_timestamp(max(_due_time(settings, draft, 0), now))
+        due = format_utc(max(_due_time(settings, draft, 0), now))
         conn.execute(
             f"INSERT INTO followups({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, 0, "
             "NULL, ?, ?, ?, ?)",
@@ -262,7 +262,7 @@ def stop_followups(
         rows = store.conn.execute(
             f"SELECT followup_id, contact_id, sent_count FROM followups WHERE {' AND '.join(where)}", args
         ).fetchall()
-        stamp = utc_timestamp()
+        stamp = utcnow()
         for fid, cid, sent in rows:
             store.conn.execute(
                 "UPDATE followups SET status = 'stopped', stop_reason = ?, next_due_at = NULL, updated_at = ? "
@@ -277,7 +277,16 @@ def stop_followups(
 
 def on_reply(store: Store, number: str, received_at: str | None = None) -> int:
     """A message from ``number`` stops the schedules made for it before the message (the router's hook)."""
-    return stop_followups(store, "replied", number=number, before=received_at or utc_timestamp())
+    return stop_followups(store, "replied", number=number, before=received_at or utcnow())
+
+
+def reply_hook(store: Store, _settings: Any, msg: Any) -> None:
+    """The inbound router's hook: a plain reply stops the sender's schedules at once (then routing goes on).
+
+    Replies the router hands elsewhere first (an opt-out, a complaint, a survey answer)
+    are found by :func:`scan_stops` a moment later.
+    """
+    on_reply(store, msg.number, msg.received_at)
 
 
 def on_survey_completed(store: Store, contact_id: str, survey_id: str) -> int:
@@ -322,15 +331,13 @@ def scan_stops(store: Store) -> int:
 
 
 def _block_reason(store: Store, number: str) -> str | None:
-    consent = importlib.import_module("appliance.consent")  # wf-core's part (docs/DOMAIN.md)
-    reason: str | None = consent.send_block_reason(store, number, PURPOSE)
-    return reason
+    return send_block_reason(store, number, PURPOSE)
 
 
 def run_due(store: Store, settings: FollowupSettings, now: datetime | None = None) -> list[dict[str, Any]]:
     """Send (or block, or defer) every reminder due at ``now``; return what was done, one dict each."""
     now = now or datetime.now(UTC)
-    stamp = utc_timestamp(now)
+    stamp = format_utc(now)
     rows = store.conn.execute(
         f"SELECT {_COLUMNS} FROM followups WHERE status = 'active' AND next_due_at <= ? "
         "ORDER BY next_due_at LIMIT ?",
@@ -345,7 +352,7 @@ def run_due(store: Store, settings: FollowupSettings, now: datetime | None = Non
 
 def _one_due(store: Store, settings: FollowupSettings, fu: Followup, now: datetime) -> dict[str, Any]:
     conn = store.conn
-    stamp = utc_timestamp(now)
+    stamp = format_utc(now)
     if fu.expires_at and parse_time(fu.expires_at) <= now:
         stop_followups(store, "expired", followup_id=fu.followup_id)
         return {"followup_id": fu.followup_id, "action": "stopped", "reason": "expired"}
@@ -353,9 +360,9 @@ def _one_due(store: Store, settings: FollowupSettings, fu: Followup, now: dateti
     if release > now:  # the clock moved into the quiet hours since the due time was computed
         conn.execute(
             "UPDATE followups SET next_due_at = ?, updated_at = ? WHERE followup_id = ?",
-            (utc_timestamp(release), stamp, fu.followup_id),
+            (format_utc(release), stamp, fu.followup_id),
         )
-        return {"followup_id": fu.followup_id, "action": "deferred", "until": utc_timestamp(release)}
+        return {"followup_id": fu.followup_id, "action": "deferred", "until": format_utc(release)}
     reason = _block_reason(store, fu.number)
     if reason == "opted_out":  # the contact said STOP: the whole schedule ends, not just this reminder
         stop_followups(store, "opted_out", followup_id=fu.followup_id)
@@ -364,7 +371,8 @@ def _one_due(store: Store, settings: FollowupSettings, fu: Followup, now: dateti
     message_id = None
     if reason is None:
         queued = SmsOutbox(store).enqueue(
-            fu.number, fu.text, notification_id=f"{fu.followup_id}#{n}", contact_id=fu.contact_id
+            fu.number, fu.text, notification_id=f"{fu.followup_id}#{n}", contact_id=fu.contact_id,
+            durable=False, language=fu.language, purpose=PURPOSE,
         )
         message_id = queued.message_id
     conn.execute(
@@ -376,7 +384,7 @@ def _one_due(store: Store, settings: FollowupSettings, fu: Followup, now: dateti
     if n >= fu.schedule.max_times:
         status, next_at = "finished", None
     else:
-        status, next_at = "active", utc_timestamp(_due_time(settings, after, n))
+        status, next_at = "active", format_utc(_due_time(settings, after, n))
     conn.execute(
         "UPDATE followups SET sent_count = ?, last_sent_at = ?, next_due_at = ?, status = ?, updated_at = ? "
         "WHERE followup_id = ?",
@@ -399,11 +407,11 @@ def recompute_due(store: Store, settings: FollowupSettings) -> int:
     with store.transaction():
         for row in rows:
             fu = _from_row(row)
-            due = utc_timestamp(_due_time(settings, fu, fu.sent_count))
+            due = format_utc(_due_time(settings, fu, fu.sent_count))
             if due != fu.next_due_at:
                 store.conn.execute(
                     "UPDATE followups SET next_due_at = ?, updated_at = ? WHERE followup_id = ?",
-                    (due, utc_timestamp(), fu.followup_id),
+                    (due, utcnow(), fu.followup_id),
                 )
                 changed += 1
     return changed

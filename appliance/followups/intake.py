@@ -27,9 +27,9 @@ from appliance.notifications.requests import (
     _record,
     _text,
 )
-from appliance.notifications.templates import render
+from appliance.notifications.templates import language_of, render
 from appliance.store.outbox import EventOutbox
-from sync.envelope import parse_time, utc_timestamp
+from appliance.timefmt import format_utc, parse_time
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -67,12 +67,13 @@ def accept_scheduled_notification(
         _record(store, data, envelope_id, None, "refused", refusal.reason, None)
         return "refused"
     text = _text(settings, data, language)
+    language = language_of(language) if "template" in data else (language or "und")
     start = parse_time(data["not_before"]) if data.get("not_before") else None
     expires = data.get("expires_at")
     create_followup(
         store, fsettings, followup_id=notification_id, number=number, language=language, text=text,
         schedule=schedule, contact_id=data.get("contact_id"), survey_id=data.get("survey_id"), start=start,
-        expires_at=utc_timestamp(parse_time(expires)) if expires else None, now=now,
+        expires_at=format_utc(parse_time(expires)) if expires else None, now=now,
     )
     _record(store, data, envelope_id, number, "scheduled", None, None)
     return "scheduled"
@@ -97,6 +98,7 @@ def after_notification(
     except Refused:
         return False
     text = render(reminder, language, dict(data.get("params") or {}), lab=settings.lab_name)
+    language = language_of(language)
     made = create_followup(
         store, fsettings, followup_id=TEMPLATE_PREFIX + data["notification_id"], number=number,
         language=language, text=text, schedule=schedule, contact_id=data.get("contact_id"), source="template",

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from appliance.campaigns import campaigns as camp
 from appliance.campaigns.pacing import gap_after, may_queue, quiet_until
+from appliance.contacts import duplicates
 from appliance.daemon.context import AppContext
 from appliance.daemon.service import Service
 from appliance.followups import followups as fu
@@ -57,6 +58,7 @@ class WorkflowService(Service):
             tasks.create_task(self._followups(), name="workflows-followups")
             tasks.create_task(self._campaigns(), name="workflows-campaigns")
             tasks.create_task(self._summary(), name="workflows-summary")
+            tasks.create_task(self._duplicates(), name="workflows-duplicates")
 
     def _until(self, when: datetime | None, now: datetime) -> float:
         if when is None:
@@ -97,6 +99,13 @@ class WorkflowService(Service):
             if result["status"] == "queued":
                 self.campaign_messages += 1
                 await asyncio.sleep(gap_after(result["parts"], rate))
+
+    async def _duplicates(self) -> None:
+        """Check contacts as they change (from the central, the desk, a saved caller)."""
+        while True:
+            checked = await self.store.run(duplicates.scan_changed, self.store)
+            if checked < duplicates.SCAN_BATCH:
+                await asyncio.sleep(self.poll_s)
 
     async def _summary(self) -> None:
         settings = self.summary_settings

@@ -11,19 +11,19 @@ was missed is not sent late (its figures stay available with
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from appliance.consent import send_block_reason
 from appliance.followups.schedule import local_to_utc
 from appliance.phone import mask
 from appliance.sms.outbox import SmsOutbox
 from appliance.store.outbox import EventOutbox
 from appliance.summary.figures import day_figures, local_day, summary_text
-from sync.envelope import utc_timestamp
+from appliance.timefmt import format_utc
 
 if TYPE_CHECKING:
     from appliance.config import Config
@@ -77,9 +77,7 @@ def next_summary_at(settings: SummarySettings, now: datetime) -> datetime:
 
 
 def _block_reason(store: Store, number: str) -> str | None:
-    consent = importlib.import_module("appliance.consent")  # wf-core's part (docs/DOMAIN.md)
-    reason: str | None = consent.send_block_reason(store, number, PURPOSE)
-    return reason
+    return send_block_reason(store, number, PURPOSE)
 
 
 def send_due_summary(store: Store, settings: SummarySettings, now: datetime | None = None) -> dict[str, Any] | None:
@@ -115,13 +113,14 @@ def send_summary(
                 continue
             SmsOutbox(store).enqueue(
                 number, summary_text(figures, language, settings.lab_name),
-                notification_id=f"summary:{day.isoformat()}:{number}",
+                notification_id=f"summary:{day.isoformat()}:{number}", durable=False, language=language,
+                purpose=PURPOSE,
             )
             sent_to.append(language)
         figures = {**figures, "sms_to_staff": len(sent_to)}
         store.conn.execute(
             "INSERT INTO daily_summaries(day, figures, sent_at) VALUES (?, ?, ?)",
-            (day.isoformat(), json.dumps(figures, sort_keys=True), utc_timestamp(now)),
+            (day.isoformat(), json.dumps(figures, sort_keys=True), format_utc(now)),
         )
         EventOutbox(store).append(EVENT_STREAM, figures)
     log.info("daily summary for %s sent to %d staff", day.isoformat(), len(sent_to))

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections import Counter
@@ -23,8 +22,10 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from appliance.complaints import complaint_figures
 from appliance.followups.schedule import local_to_utc
-from sync.envelope import utc_timestamp
+from appliance.surveys import survey_figures
+from appliance.timefmt import format_utc
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -53,7 +54,7 @@ def day_bounds(day: date, timezone: str) -> tuple[str, str]:
     zone = ZoneInfo(timezone)
     start = local_to_utc(day, time(0, 0), zone)
     end = local_to_utc(day + timedelta(days=1), time(0, 0), zone)
-    return utc_timestamp(start), utc_timestamp(end)
+    return format_utc(start), format_utc(end)
 
 
 def _calls(store: Store, start: str, end: str) -> dict[str, Any]:
@@ -109,20 +110,12 @@ def _sms(store: Store, start: str, end: str, price_per_part: float) -> dict[str,
 
 
 def _complaints(store: Store, start: str, end: str) -> dict[str, Any]:
-    try:
-        complaints = importlib.import_module("appliance.complaints")
-    except ImportError:  # the complaints part is not installed in this build
-        return {"opened": 0, "closed": 0}
-    figures = complaints.complaint_figures(store, since=start, until=end)
+    figures = complaint_figures(store, since=start, until=end)
     return {"opened": int(figures.get("opened", 0)), "closed": int(figures.get("closed", 0))}
 
 
 def _surveys(store: Store, start: str, end: str) -> dict[str, Any]:
-    try:
-        surveys = importlib.import_module("appliance.surveys")
-    except ImportError:
-        return {"responses": 0, "mean_score": None}
-    figures = surveys.survey_figures(store, since=start, until=end)
+    figures = survey_figures(store, since=start, until=end)
     mean = figures.get("mean_score")
     return {"responses": int(figures.get("responses", 0)), "mean_score": None if mean is None else round(mean, 2)}
 
