@@ -198,3 +198,24 @@ def test_a_configured_template_starts_a_schedule(anna: Store) -> None:
     with anna.transaction():  # the central stopping N-5 stops the schedule that came with it
         assert apply_followup_update(anna, {"action": "stop", "followup_id": "N-5"}) == "applied"
     assert fu.list_followups(anna)[0].status == "stopped"
+
+
+def test_an_opt_out_ends_the_schedule_and_a_missing_consent_blocks_one_reminder(anna: Store) -> None:
+    from appliance.consent import set_sms_consent
+
+    accept(anna, schedule_request(), "2026-05-01T08:00")
+    with anna.transaction():
+        set_sms_consent(anna, ANNA, False, source="sms_keyword", word="LOPETA")
+    [d] = due(anna, "2026-05-02T07:00")
+    assert (d["action"], d["reason"]) == ("stopped", "opted_out")
+    assert [m for m in outbox(anna) if m["notification_id"] and m["notification_id"].startswith("N-1")] == []
+    assert fu.list_followups(anna)[0].stop_reason == "opted_out"
+    # a contact whose SMS consent was withdrawn at the central: that reminder is blocked, recorded, counted
+    add_contact(anna, "C-2", "Bo Ek", ["+358402222222"], language="sv")
+    accept(anna, schedule_request(notification_id="N-2", contact_id="C-2"), "2026-05-01T08:00")
+    with anna.transaction():
+        anna.conn.execute("UPDATE contacts SET consent_sms = 0 WHERE contact_id = 'C-2'")
+    [d] = due(anna, "2026-05-02T07:00")
+    assert (d["action"], d["reason"], d["n"]) == ("blocked", "no_consent", 1)
+    [f] = fu.list_followups(anna, contact_id="C-2")
+    assert (f.status, f.sent_count, f.reminders[0]["outcome"]) == ("active", 1, "blocked")
