@@ -80,7 +80,7 @@ def data_store(tmp_path: Path) -> Iterator[Store]:
 
 
 def add_contact(
-    store: Store, contact_id: str, phone: str, language: str = "fi", sms: bool = True, **extra: Any
+    store: Store, contact_id: str, phone: str, language: str = "fi", sms: bool = True, version: int = 1, **extra: Any
 ) -> None:
     from appliance.contacts import apply_contact
 
@@ -92,4 +92,5 @@ def add_contact(
         **extra,
     }
     with store.transaction():
-        apply_contact(store, {"contact_id": contact_id, "version": 1, "contact": contact}, "FI")
+        data = {"contact_id": contact_id, "version": version, "contact": contact}
+        assert apply_contact(store, data, "FI") == "applied"
