@@ -33,6 +33,7 @@ is not found, which is the price of not comparing every pair.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -62,6 +63,7 @@ def name_tokens(name: str | None) -> list[str]:
     return normalise_name(name or "").split()
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat (Anna, Virtanen): most token pairs are seen before
 def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
     """Jaro-Winkler similarity of two strings, 0.0-1.0 (1.0: equal)."""
     if a == b:

@@ -400,8 +400,18 @@ def _one_due(store: Store, settings: FollowupSettings, fu: Followup, now: dateti
             "reason": reason, "message_id": message_id, "next_due_at": next_at}
 
 
-def recompute_due(store: Store, settings: FollowupSettings) -> int:
-    """Recompute every active schedule's next due time from its anchor (start-up: zone or rules changed)."""
+BASIS_KEY = "followups.due_basis"
+
+
+def recompute_due(store: Store, settings: FollowupSettings, *, force: bool = False) -> int:
+    """Recompute every active schedule's next due time from its anchor when what they were computed
+    with (``site.timezone``, quiet hours, day length) changed since the last start, or ``force``.
+
+    DST needs no recompute: each due time is computed from the local wall time when it is set.
+    """
+    basis = f"{settings.timezone}|{settings.quiet_hours}|{settings.day_seconds}"
+    if not force and store.get_meta(BASIS_KEY) == basis:
+        return 0
     rows = store.conn.execute(f"SELECT {_COLUMNS} FROM followups WHERE status = 'active'").fetchall()
     changed = 0
     with store.transaction():
@@ -414,6 +424,7 @@ def recompute_due(store: Store, settings: FollowupSettings) -> int:
                     (due, utcnow(), fu.followup_id),
                 )
                 changed += 1
+        store.set_meta(BASIS_KEY, basis)
     return changed
 
 

@@ -219,3 +219,12 @@ def test_an_opt_out_ends_the_schedule_and_a_missing_consent_blocks_one_reminder(
     assert (d["action"], d["reason"], d["n"]) == ("blocked", "no_consent", 1)
     [f] = fu.list_followups(anna, contact_id="C-2")
     assert (f.status, f.sent_count, f.reminders[0]["outcome"]) == ("active", 1, "blocked")
+
+
+def test_due_times_are_recomputed_when_the_site_timezone_changes(anna: Store) -> None:
+    accept(anna, schedule_request(), "2026-05-01T08:00")
+    assert fu.recompute_due(anna, followup_settings()) == 0  # first start: computed with these settings
+    assert fu.list_followups(anna)[0].next_due_at == "2026-05-02T07:00:00.000Z"  # 10:00 in Helsinki
+    assert fu.recompute_due(anna, followup_settings(timezone="Europe/Stockholm")) == 1
+    assert fu.list_followups(anna)[0].next_due_at == "2026-05-02T08:00:00.000Z"  # 10:00 in Stockholm
+    assert fu.recompute_due(anna, followup_settings(timezone="Europe/Stockholm")) == 0
