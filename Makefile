@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SYSDEPS_STAMP := $(VENV)/.sysdeps
 NATIVE := $(wildcard native/*.c native/*.h native/*.cdef native/*.py)
 
-.PHONY: run test check lint native bench clean
+.PHONY: run test check lint native bench clean day
 
 run: $(STAMP)
 	$(VENV)/bin/appliance run
@@ -25,6 +25,10 @@ check: lint test
 
 native: $(STAMP)
 	$(VENV)/bin/pip install -q --no-build-isolation --no-deps -e .
+
+# A simulated day end to end (broker, central, daemon, phones): scripts/day_in_the_life.py
+day: $(STAMP)
+	$(PY) scripts/day_in_the_life.py
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

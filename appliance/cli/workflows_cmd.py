@@ -186,7 +186,9 @@ def cmd_campaigns_dry_run(args: argparse.Namespace) -> int:
     blocked = ", ".join(f"{k} {v}" for k, v in sorted(result["blocked"].items())) or "none"
     print(f"recipients {result['recipients']} (matched {result['matched']}, blocked: {blocked})")
     print(f"SMS parts {result['parts']}, cost {result['cost']:.2f} at {result['price_per_part']} a part")
-    print(f"about {result['minutes']} min at {result['rate_per_minute']} parts/min (outside quiet hours)")
+    seconds = result["parts"] * 60 / result["rate_per_minute"]
+    took = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    print(f"about {took} at {result['rate_per_minute']} parts/min (outside quiet hours)")
     for lang, text in result["texts"].items():
         print(f"  [{lang}] {result['parts_per_message'][lang]} part(s): {text}")
     return 0
