@@ -32,11 +32,19 @@ from appliance.followups.schedule import Schedule
 from appliance.store.db import Store
 from appliance.timefmt import format_utc
 
+# A Finnish-like population: 60 first names (some with a second), ~200 surnames from stems and
+# endings. Names repeat about as much as in the Population Register's top lists.
 FIRST = ["Anna", "Maria", "Mikko", "Juha", "Aino", "Eino", "Li", "Wei", "Erik", "Sofia", "Johanna", "Pekka",
-         "Marja", "Timo", "Sanna", "Ville", "Fang", "Lars", "Emma", "Oskari"]
-LAST = ["Virtanen", "Korhonen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine", "Heikkinen", "Koskinen",
-        "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen", "Heinonen", "Niemi", "Wang", "Li", "Zhang",
-        "Johansson", "Lindström", "Andersson", "Kallio", "Turunen", "Salo", "Laitinen", "Tuominen", "Rantanen"]
+         "Marja", "Timo", "Sanna", "Ville", "Fang", "Lars", "Emma", "Oskari", "Helena", "Kaarina", "Matti",
+         "Antti", "Jari", "Tuula", "Päivi", "Leena", "Minna", "Sari", "Kari", "Petri", "Hanna", "Elina", "Olli",
+         "Heikki", "Seppo", "Ritva", "Eeva", "Riitta", "Marjatta", "Liisa", "Tiina", "Jussi", "Markku", "Janne",
+         "Mervi", "Outi", "Satu", "Katja", "Tero", "Ilkka", "Aila", "Irja", "Onni", "Väinö", "Leo", "Eetu",
+         "Ella", "Aada"]
+STEMS = ["Virta", "Korho", "Mäki", "Niemi", "Hämä", "Lai", "Heikki", "Koski", "Järvi", "Lehto", "Saari",
+         "Salmi", "Heino", "Kallio", "Turu", "Laiti", "Tuomi", "Ranta", "Kivi", "Lahti", "Mattila", "Pelto",
+         "Harju", "Aalto", "Hakala", "Ketola", "Lindqvist", "Nurmi", "Oja", "Pesonen", "Rinne", "Seppä",
+         "Vainio", "Wang", "Zhang", "Johans", "Anders", "Berg", "Holm", "Lund"]
+LAST = [s + e for s in STEMS for e in ("nen", "la", "lä", "o", "")]
 TAGS = ["diabetes", "pregnancy", "asthma", "hypertension", "anticoagulant"]
 
 
@@ -48,7 +56,8 @@ def populate(store: Store, n: int, rng: random.Random) -> None:
         born = date(1930, 1, 1) + timedelta(days=rng.randrange(0, 90 * 365))
         tags = rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2)))
         language = rng.choice(("fi", "fi", "fi", "sv", "en", "zh"))
-        contacts.append((cid, f"{rng.choice(FIRST)} {rng.choice(LAST)}", language, born.isoformat(),
+        first = rng.choice(FIRST) + (f"-{rng.choice(FIRST)}" if rng.random() < 0.1 else "")
+        contacts.append((cid, f"{first} {rng.choice(LAST)}", language, born.isoformat(),
                          rng.choice(("female", "male")), json.dumps(tags), stamp))
         phones.append((cid, 0, f"+35840{i:07}"))
     with store.transaction():
