@@ -133,7 +133,7 @@ def render(name: str, language: str | None, params: dict[str, Any], *, lab: str 
         missing = []
     if missing:
         raise ValidationError(f"template {name}: missing params {', '.join(missing)}")
-    return gsm7_where_possible(template.format_map(values))  # a ’ in a param must not cost 2x
+    return gsm7_where_possible(template.format_map(values))  # a typographic quote in a param must not cost UCS-2
 
 
 def _split_datetime(values: dict[str, str]) -> None:
