@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SURVEY_REPLY_STREAM = "survey_reply"
 CHANNELS = ("sms", "call", "desk")
 DEFAULT_TIMEOUT = timedelta(days=3)
+EXPIRE_BATCH = 500  # sessions ended per housekeeping round
 
 
 class SurveyBusy(ValidationError):
@@ -356,12 +357,16 @@ def finish(store: Store, session_id: int, complete: bool, *, reason: str | None 
     )
 
 
-def expire_sessions(store: Store, timeout: timedelta = DEFAULT_TIMEOUT, now: datetime | None = None) -> list[int]:
-    """Finish (incomplete, reason ``timeout``) every open session silent for ``timeout``."""
+def expire_sessions(
+    store: Store, timeout: timedelta = DEFAULT_TIMEOUT, now: datetime | None = None, limit: int = EXPIRE_BATCH
+) -> list[int]:
+    """Finish (incomplete, reason ``timeout``) open sessions silent for ``timeout``, at most
+    ``limit`` per call (the rest at the next)."""
     cutoff = format_utc((now or datetime.now(UTC)) - timeout)
     rows = store.conn.execute(
-        "SELECT session_id FROM survey_sessions WHERE status = 'open' AND last_activity_at <= ? LIMIT 1000",
-        (cutoff,),
+        "SELECT session_id FROM survey_sessions WHERE status = 'open' AND last_activity_at <= ? "
+        "ORDER BY last_activity_at LIMIT ?",
+        (cutoff, limit),
     ).fetchall()
     for (session_id,) in rows:
         finish(store, int(session_id), complete=False, reason="timeout")
