@@ -207,3 +207,13 @@ def test_a_call_notification_with_a_survey_is_kept_for_the_phone_line(store: Sto
     assert outcome.status == "pending"
     (call,) = pending_calls(store)
     assert call["survey_id"] == "sat-2026" and call["language"] == "sv"
+
+
+def test_a_new_version_does_not_change_a_running_session(store: Store) -> None:
+    define(store)
+    session = start_session(store, "sat-2026", "call", number=ANNA, language="en")
+    answer(store, session.session_id, "4")
+    define(store, {**SURVEY, "version": 2, "questions": [{"id": "only", "kind": "text", "text": "New?"}]})
+    result = answer(store, session.session_id, "1")
+    assert result.accepted and result.value is True  # still question 2 of version 1 (yes/no)
+    assert result.next_question is not None and result.next_question.id == "q3"
