@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from appliance.daemon.service import Service
 from appliance.errors import StoreError
@@ -20,6 +20,7 @@ from appliance.surveys.engine import expire_sessions
 
 if TYPE_CHECKING:
     from appliance.daemon.context import AppContext
+    from appliance.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class InboundService(Service):
                     for message_id, handled in done:
                         self.routed += 1
                         self.ctx.bus.publish("sms_in", {"message_id": message_id, "handled_as": handled.kind})
+                        if handled.kind == "complaint":
+                            self.ctx.bus.publish("complaint", await store.run(_complaint_topic, store, handled.detail))
                     if len(done) < ROUTE_BATCH:
                         break
                 if time.monotonic() >= next_house:
@@ -68,3 +71,11 @@ class InboundService(Service):
     async def stop(self) -> None:
         await asyncio.sleep(0)
         self.set_health("stopped", "stopped")
+
+
+def _complaint_topic(store: Store, reference: str) -> dict[str, Any]:
+    """The bus ``complaint`` data for a complaint just opened by SMS (store thread)."""
+    row = store.conn.execute(
+        "SELECT complaint_id, status FROM complaints WHERE reference = ?", (reference,)
+    ).fetchone()
+    return {"complaint_id": row[0] if row else None, "reference": reference, "status": row[1] if row else None}

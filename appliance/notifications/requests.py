@@ -228,7 +228,8 @@ def accept_request(
         events.append(stream, report)
         _record(store, data, envelope_id, None, "refused", refusal.reason, None)
         return Outcome("refused", refusal.reason)
-    text = _text(settings, data, language)  # ValidationError: the downlink is refused
+    has_text = "text" in data or "template" in data  # a call with only survey_id: the line asks it
+    text = _text(settings, data, language) if has_text else ""  # ValidationError: the downlink is refused
     if channel == "sms":
         try:
             queued = SmsOutbox(store).enqueue(

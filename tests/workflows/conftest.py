@@ -13,7 +13,7 @@ import pytest
 from appliance.inbound.router import Handled, Router
 from appliance.notifications.requests import NotificationSettings
 from appliance.sms.pdu import SmsDeliver, decode_pdu, encode_deliver
-from appliance.sms.receiver import InboxReceiver
+from appliance.sms.receiver import InboxReceiver, StoredResult
 from appliance.store.db import Store
 
 SETTINGS = NotificationSettings(
@@ -35,16 +35,25 @@ class Box:
         self.receiver = InboxReceiver(store, "FI")
         self.router = Router(settings)
         self._clock = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+        self._last: list[str] = []
 
     def receive(self, number: str, text: str) -> Handled | None:
         """One SMS from ``number`` through the real receiver, then routed."""
         self._clock += timedelta(seconds=7)  # each its own service-centre time stamp
-        for pdu in encode_deliver(number, text, self._clock):
-            msg = decode_pdu(pdu, with_smsc=True)
-            assert isinstance(msg, SmsDeliver)
-            stored = self.receiver.store_part(msg)
+        self._last = encode_deliver(number, text, self._clock)
+        for pdu in self._last:
+            stored = self._store(pdu)
         assert stored.message_id is not None
         return self.router.route(self.store, stored.message_id)
+
+    def _store(self, pdu: str) -> StoredResult:
+        msg = decode_pdu(pdu, with_smsc=True)
+        assert isinstance(msg, SmsDeliver)
+        return self.receiver.store_part(msg)
+
+    def redeliver_last(self) -> StoredResult:
+        """The last message's PDU again (a modem that delivers by +CMT and keeps a copy)."""
+        return self._store(self._last[-1])
 
     def sent(self, number: str | None = None, *, status: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, number, text, status, language, purpose, last_error, not_before FROM sms_messages "

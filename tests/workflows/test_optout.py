@@ -154,3 +154,31 @@ def test_cli_send_to_an_opted_out_number_needs_the_override(tmp_path: Path, data
     purpose = data_store.conn.execute("SELECT purpose FROM sms_messages WHERE id = ?", (message_id,)).fetchone()
     assert purpose[0] == "manual_override"
 
+
+
+def test_consent_withdrawn_at_the_central_blocks_the_queued_message(box: Box) -> None:
+    store = box.store
+    add_contact(store, "c-anna", ANNA, language="fi")
+    with store.transaction():
+        accept_request(store, SETTINGS, {"notification_id": "n-1", "contact_id": "c-anna", "channel": "sms",
+                                         "template": "results_ready"}, "env-1")
+    box.receive(ANNA, "VALITUS jono")  # an acknowledgement is a reply: it still goes
+    add_contact(store, "c-anna", ANNA, language="fi", sms=False, version=2)
+    by_purpose = {m["purpose"]: m for m in box.sent(ANNA)}
+    assert (by_purpose["notification"]["status"], by_purpose["notification"]["error"]) == ("failed", "no_consent")
+    assert by_purpose["complaint_ack"]["status"] == "queued"
+    assert any(e.get("notification_id") == "n-1" and e.get("reason") == "no_consent"
+               for e in box.events("sms_status"))
+
+
+def test_a_deleted_contact_gets_nothing_more(box: Box) -> None:
+    from appliance.contacts import apply_contact
+
+    store = box.store
+    add_contact(store, "c-anna", ANNA, language="fi")
+    with store.transaction():
+        accept_request(store, SETTINGS, {"notification_id": "n-1", "contact_id": "c-anna", "channel": "sms",
+                                         "text": "Hei"}, "env-1")
+        apply_contact(store, {"contact_id": "c-anna", "version": 2, "deleted": True}, "FI")
+    (message,) = box.sent(ANNA)
+    assert (message["status"], message["error"]) == ("failed", "contact_deleted")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.notifications.templates import TEMPLATES, render
 from appliance.notifications.texts import LANGUAGES, TEXTS, gsm7_where_possible, parts_of, say
 from appliance.sms import gsm7
 from appliance.surveys.engine import Question
@@ -63,3 +64,19 @@ def test_survey_question_framing(language: str, expected: str) -> None:
                                   "sv": "Skulle du komma igen?", "zh": "您还会再来吗？"})
     assert question_text(q, 1, 3, language, "Lab 3") == expected
     assert parts_of(expected)[1] == 1
+
+
+TEMPLATE_PARAMS = {"date": "2026-12-03", "time": "09:30", "message": "Flu shots on Friday.", "sms_sent": 12,
+                   "calls": 30, "complaints": 1}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_central_templates_in_each_language(name: str, language: str) -> None:
+    text = render(name, language, TEMPLATE_PARAMS, lab="Lab 3")
+    assert parts_of(text) == ("ucs2" if language == "zh" else "gsm7", 1), text
+
+
+def test_a_typographic_param_does_not_turn_a_template_into_ucs2() -> None:
+    text = render("education", "en", {"message": "Don’t forget – it’s free…"}, lab="Lab 3")
+    assert text == "Lab 3: Don't forget - it's free..." and parts_of(text) == ("gsm7", 1)
