@@ -238,7 +238,6 @@ class CampaignsConfig:
     rate_per_minute: int = _key(
         10, "an integer 1-6000 (SMS parts a minute; a real modem sends 6-30)", _int_range(1, 6000)
     )
-    price_per_part: float = _key(0.0, "a number >= 0 (cost of one SMS part, for dry-runs)", lambda v: v >= 0)
     defined: dict[str, Any] = _key(  # noqa: RUF009 - _key returns a dataclasses.field
         dict,
         "a table of named campaigns, e.g. [campaigns.defined.flu] text = \"...\", segment = {age_min = 65}",

@@ -95,9 +95,10 @@ quiet_hours = ""
 [followups]
 poll_interval = 0.5
 day_seconds = {DAY_S}
+[sms]
+price_per_part = 0.07
 [campaigns]
 rate_per_minute = 30
-price_per_part = 0.07
 [campaigns.defined.flu]
 title = "Influenza vaccinations"
 segment = {{tags_any = ["diabetes"], age_min = 40}}

@@ -62,7 +62,7 @@ class CampaignSettings:
             timezone=config.site.timezone,
             quiet_hours=config.notifications.quiet_hours,
             rate_per_minute=config.campaigns.rate_per_minute,
-            price_per_part=config.campaigns.price_per_part,
+            price_per_part=config.sms.price_per_part,
             guardian_age=config.contacts.guardian_age,
             lab_name=config.site.name or config.site.id,
         )

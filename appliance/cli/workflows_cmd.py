@@ -261,7 +261,7 @@ def cmd_summary_show(args: argparse.Namespace) -> int:
         raise UsageError(f"summary show: --date {args.date!r}: expected YYYY-MM-DD") from None
     store = open_store(config)
     try:
-        figures = store.call(day_figures, store, day, config.site.timezone, config.campaigns.price_per_part)
+        figures = store.call(day_figures, store, day, config.site.timezone, config.sms.price_per_part)
     finally:
         store.close()
     if args.json:

@@ -54,7 +54,7 @@ class SummarySettings:
                 (to_e164(r["number"], config.site.country), r.get("language", "en"))
                 for r in config.summary.recipients
             ),
-            price_per_part=config.campaigns.price_per_part,
+            price_per_part=config.sms.price_per_part,
             lab_name=config.site.name or config.site.id,
         )
 

@@ -7,7 +7,7 @@
   they ended (``menu``, ``voicemail``, ``survey``, ``transferred``, ``answered``)
   and by the first menu key pressed;
 - SMS: sent (handed to the network that day: parts and messages), failed,
-  received, and the cost (parts sent x ``campaigns.price_per_part``);
+  received, and the cost (parts sent x ``sms.price_per_part``);
 - complaints opened and closed, survey responses and mean score (from the
   complaints and surveys parts, when they are installed).
 """
