@@ -332,12 +332,18 @@ def send_next(store: Store, settings: CampaignSettings, now: datetime | None = N
         reason = _block_reason(store, number)
         message_id, parts = None, 0
         if reason is None:
-            text = CampaignMessage(**json.loads(message_json)).render(language, settings.lab_name)
-            queued = SmsOutbox(store).enqueue(
-                number, text, notification_id=f"{NOTIFICATION_PREFIX}{campaign_id}:{number}",
-                contact_id=contact_id, expires_at=expires_at, durable=False, language=language, purpose=PURPOSE,
-            )
-            message_id, parts = queued.message_id, _parts(text)
+            try:
+                text = CampaignMessage(**json.loads(message_json)).render(language, settings.lab_name)
+                with store.transaction():
+                    queued = SmsOutbox(store).enqueue(
+                        number, text, notification_id=f"{NOTIFICATION_PREFIX}{campaign_id}:{number}",
+                        contact_id=contact_id, expires_at=expires_at, durable=False, language=language,
+                        purpose=PURPOSE,
+                    )
+                message_id, parts = queued.message_id, _parts(text)
+            except (ValueError, ValidationError) as err:  # this recipient's text cannot be sent: recorded, go on
+                log.error("campaign %s: SMS to a recipient not queued: %s", campaign_id, err)
+                reason = "failed"
         conn.execute(
             "UPDATE campaign_recipients SET status = ?, reason = ?, message_id = ?, parts = ?, done_at = ? "
             "WHERE campaign_id = ? AND number = ?",

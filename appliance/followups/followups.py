@@ -345,8 +345,16 @@ def run_due(store: Store, settings: FollowupSettings, now: datetime | None = Non
     ).fetchall()
     done = []
     for row in rows:
-        with store.transaction():
-            done.append(_one_due(store, settings, _from_row(row), now))
+        fu = _from_row(row)
+        try:
+            with store.transaction():
+                done.append(_one_due(store, settings, fu, now))
+        except (ValueError, ValidationError) as err:
+            # A reminder that cannot be sent (a text no SMS can carry) must not stop every other
+            # schedule behind it, nor come back at every poll: that schedule ends, with the reason.
+            log.error("follow-up %s cannot send its reminder, stopped: %s", fu.followup_id, err)
+            stop_followups(store, f"failed: {str(err)[:120]}", followup_id=fu.followup_id)
+            done.append({"followup_id": fu.followup_id, "action": "stopped", "reason": "failed"})
     return done
 
 

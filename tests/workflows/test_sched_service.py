@@ -68,3 +68,15 @@ def test_cli_lists_followups_and_dry_runs_a_campaign(tmp_path: object) -> None:
     assert bad.returncode == 2 and "unknown fields age" in bad.stderr
     shown = run_cli(data, "summary", "show", "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout)["sms"]["sent"] == 0
+
+
+def test_a_reminder_that_cannot_be_sent_ends_its_schedule_not_the_others(store: Store) -> None:
+    settings = followup_settings(quiet_hours="")
+    for fid in ("A", "B"):
+        fu.create_followup(store, settings, followup_id=fid, number="+358401111111", language="fi",
+                           text="x", schedule=Schedule(0, 1, 2, 0), now=utc("2026-05-01T00:00"))
+    with store.transaction():  # a text no SMS can carry (over ten parts)
+        store.conn.execute("UPDATE followups SET text = ? WHERE followup_id = 'A'", ("x" * 2000,))
+    done = {d["followup_id"]: d for d in fu.run_due(store, settings, utc("2026-05-02T00:00"))}
+    assert done["A"]["action"] == "stopped" and done["B"]["action"] == "queued"
+    assert fu.list_followups(store, status="stopped")[0].stop_reason.startswith("failed")  # type: ignore[union-attr]
