@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from appliance.store.db import Store
 
 LANGUAGES = ("en", "fi", "sv", "zh")
-MISSED = ("missed", "no_answer", "busy")
+MISSED = ("missed", "no_answer", "busy", "failed")
 _E164ISH = re.compile(r"^\+?\d{6,15}$")
 
 
@@ -58,22 +58,28 @@ def day_bounds(day: date, timezone: str) -> tuple[str, str]:
 
 
 def _calls(store: Store, start: str, end: str) -> dict[str, Any]:
+    # The phone-line part keeps the keys in their own column (schema v6); older rows in ``detail``.
+    columns = {r[1] for r in store.conn.execute("PRAGMA table_info(calls)")}
+    keys_column = "keys" if "keys" in columns else "''"
     rows = store.conn.execute(
-        "SELECT outcome, detail FROM calls WHERE direction = 'in' AND started_at >= ? AND started_at < ?",
+        f"SELECT outcome, detail, {keys_column} FROM calls WHERE direction = 'in' "
+        "AND started_at >= ? AND started_at < ?",
         (start, end),
     ).fetchall()
     by_outcome: Counter[str] = Counter()
     by_key: Counter[str] = Counter()
     missed = 0
-    for outcome, detail in rows:
+    for outcome, detail, key_text in rows:
         if outcome in MISSED:
             missed += 1
             continue
         by_outcome[outcome or "answered"] += 1
-        try:
-            keys = json.loads(detail or "{}").get("keys") or []
-        except (ValueError, AttributeError):
-            keys = []
+        keys: Any = key_text or ""
+        if not keys:
+            try:
+                keys = json.loads(detail or "{}").get("keys") or []
+            except (ValueError, AttributeError):
+                keys = []
         if keys:
             by_key[str(keys[0])] += 1
     return {
