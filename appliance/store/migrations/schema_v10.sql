@@ -93,3 +93,5 @@ CREATE TABLE contact_name_tokens (
     PRIMARY KEY (birth_year, token, contact_id)
 ) WITHOUT ROWID;
 CREATE INDEX contact_name_tokens_contact ON contact_name_tokens (contact_id);
+-- The duplicate scan reads contacts changed since its cursor (updated_at, contact_id).
+CREATE INDEX contacts_changed ON contacts (updated_at, contact_id);
