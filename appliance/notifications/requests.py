@@ -142,8 +142,6 @@ def _start_survey(
     expires_at: str | None,
 ) -> Outcome:
     """A notification carrying ``survey_id``: the intro (``text`` or template), then question 1."""
-    from appliance.surveys.sms import start_sms_survey  # surveys build on notifications' texts
-
     intro = _text(settings, data, language) if ("text" in data or "template" in data) else None
     started = start_sms_survey(
         store,
