@@ -37,6 +37,7 @@ from appliance.notifications.templates import language_of, render
 from appliance.phone import to_e164
 from appliance.sms.outbox import SmsOutbox
 from appliance.store.outbox import EventOutbox
+from appliance.surveys.sms import start_sms_survey
 from appliance.timefmt import format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
