@@ -80,3 +80,15 @@ def test_cost_is_parts_times_the_price(tmp_path: Path, data_store: Store) -> Non
     figures = sms_figures(data_store, 0.05)
     assert figures["sent"] == 1 and figures["parts"] == 2 and figures["cost"] == 0.1
     assert figures["by_purpose"] == {"manual": 1}
+
+
+def test_opt_out_recorded_at_the_desk(tmp_path: Path, data_store: Store) -> None:
+    out = run_cli(tmp_path, "contacts", "opt-out", "040 123 4567", "--json")
+    assert out.returncode == 0, out.stderr
+    event = json.loads(out.stdout)
+    assert (event["number"], event["granted"], event["source"]) == (ANNA, False, "desk")
+    assert run_cli(tmp_path, "sms", "send", "--to", ANNA, "--text", "x").returncode == 2
+    assert data_store.conn.execute("SELECT COUNT(*) FROM sms_messages").fetchone()[0] == 0  # no SMS for it
+    assert run_cli(tmp_path, "contacts", "opt-in", ANNA).returncode == 0
+    assert run_cli(tmp_path, "sms", "send", "--to", ANNA, "--text", "x").returncode == 0
+    assert run_cli(tmp_path, "contacts", "opt-out", "12ab").returncode == 2
