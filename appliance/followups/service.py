@@ -25,11 +25,13 @@ from appliance.contacts import duplicates
 from appliance.daemon.context import AppContext
 from appliance.daemon.service import Service
 from appliance.followups import followups as fu
+from appliance.store.db import Store
 from appliance.summary import daily
 
 log = logging.getLogger(__name__)
 
 MIN_SLEEP_S = 0.05
+HEALTH_EVERY_S = 10.0  # counting for `appliance status` at most this often
 BUSY_RETRY_S = 1.0  # a campaign held back by its per-minute budget or a full outbox looks again after this
 
 
@@ -53,12 +55,25 @@ class WorkflowService(Service):
         changed = await self.store.run(fu.recompute_due, self.store, self.followup_settings)
         if changed:
             log.info("follow-ups: %d due times recomputed at start", changed)
-        self.set_health("ok", "running")
+        await self._report()
         async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._health(), name="workflows-health")
             tasks.create_task(self._followups(), name="workflows-followups")
             tasks.create_task(self._campaigns(), name="workflows-campaigns")
             tasks.create_task(self._summary(), name="workflows-summary")
             tasks.create_task(self._duplicates(), name="workflows-duplicates")
+
+    async def _health(self) -> None:
+        while True:
+            await asyncio.sleep(HEALTH_EVERY_S)
+            await self._report()
+
+    async def _report(self) -> None:
+        counts = await self.store.run(workflow_counts, self.store)
+        detail = (f"{counts['followups_active']} follow-ups active, {counts['campaigns_running']} campaigns "
+                  f"running ({counts['campaign_pending']} recipients waiting)")
+        self.set_health("ok", detail, **counts, reminders_done=self.reminders_done,
+                        campaign_messages=self.campaign_messages)
 
     def _until(self, when: datetime | None, now: datetime) -> float:
         if when is None:
@@ -116,3 +131,19 @@ class WorkflowService(Service):
             await self.store.run(daily.send_due_summary, self.store, settings, now)
             nxt = daily.next_summary_at(settings, now)
             await asyncio.sleep(self._until(nxt, now))
+
+
+def workflow_counts(store: Store) -> dict[str, int | str | None]:
+    """What ``appliance status`` shows for the workflows part (store thread; index lookups)."""
+    conn = store.conn
+    last = conn.execute("SELECT MAX(day) FROM daily_summaries").fetchone()[0]
+    return {
+        "followups_active": int(conn.execute(
+            "SELECT COUNT(*) FROM followups WHERE status = 'active' AND next_due_at IS NOT NULL").fetchone()[0]),
+        "campaigns_running": int(conn.execute(
+            "SELECT COUNT(*) FROM campaigns WHERE status = 'running'").fetchone()[0]),
+        "campaign_pending": int(conn.execute(
+            "SELECT COUNT(*) FROM campaign_recipients r JOIN campaigns c ON c.campaign_id = r.campaign_id "
+            "WHERE c.status = 'running' AND r.status = 'pending'").fetchone()[0]),
+        "last_summary": last,
+    }
