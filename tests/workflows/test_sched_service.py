@@ -80,3 +80,18 @@ def test_a_reminder_that_cannot_be_sent_ends_its_schedule_not_the_others(store: 
     done = {d["followup_id"]: d for d in fu.run_due(store, settings, utc("2026-05-02T00:00"))}
     assert done["A"]["action"] == "stopped" and done["B"]["action"] == "queued"
     assert fu.list_followups(store, status="stopped")[0].stop_reason.startswith("failed")  # type: ignore[union-attr]
+
+
+def test_replies_are_scanned_in_bounded_batches(store: Store) -> None:
+    from tests.workflows.sched_support import inbound
+
+    settings = followup_settings(quiet_hours="")
+    fu.create_followup(store, settings, followup_id="F", number="+358401111111", language="fi", text="x",
+                       schedule=Schedule(1, 1, 2), now=utc("2026-05-01T00:00"))
+    with store.transaction():
+        for i in range(fu.SCAN_BATCH + 20):  # a flood of other people's messages before her reply
+            inbound(store, f"+3584033{i:05}", "hei", "2026-05-01T01:00:00.000Z")
+    inbound(store, "+358401111111", "kiitos", "2026-05-01T02:00:00.000Z")
+    assert fu.scan_stops(store) == 0  # the first batch holds only the others' messages
+    assert fu.scan_stops(store) == 1  # her reply is in the second
+    assert fu.list_followups(store)[0].stop_reason == "replied"
