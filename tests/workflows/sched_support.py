@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable
+import threading
+from collections.abc import Coroutine, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from appliance.followups.followups import FollowupSettings
 from appliance.notifications.requests import NotificationSettings
 from appliance.store.db import Store
 
 HELSINKI = "Europe/Helsinki"
+T = TypeVar("T")
 
 
 def utc(text: str) -> datetime:
@@ -80,3 +83,23 @@ def inbound(store: Store, number: str, text: str, at: str) -> int:
             (number, text, at, at),
         )
     return int(cur.lastrowid or 0)
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` in a thread of its own: a browser test's event loop may still be
+    running in the main thread (Playwright's sync API), and asyncio.run refuses to nest."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread, raised there
+            failure.append(err)
+
+    thread = threading.Thread(target=target, name="test-asyncio")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]

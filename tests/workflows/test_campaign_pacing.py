@@ -15,7 +15,7 @@ from appliance.config import CampaignsConfig, Config, FollowupsConfig, Notificat
 from appliance.daemon.context import AppContext
 from appliance.followups.service import WorkflowService
 from appliance.store.db import Store
-from tests.workflows.sched_support import add_contact, outbox, utc
+from tests.workflows.sched_support import add_contact, outbox, run_async, utc
 
 
 def test_gap_and_budget() -> None:
@@ -67,7 +67,7 @@ def test_the_daemon_part_keeps_the_pace(store: Store) -> None:
     config = _config(rate=60, quiet="")  # one a second
     _people(store, 20)
     _start(store, config)
-    asyncio.run(_run_for(AppContext(config=config, store=store), 2.5))
+    run_async(_run_for(AppContext(config=config, store=store), 2.5))
     sent = outbox(store)
     assert 1 <= len(sent) <= 4  # t=0, 1, 2 (+1 for scheduling slack), never the 20 at once
     stamps = [datetime.fromisoformat(m["created_at"].replace("Z", "+00:00")) for m in sent]
@@ -81,7 +81,7 @@ def test_the_minute_budget_survives_a_restart(store: Store) -> None:
     settings = camp.CampaignSettings.from_config(config)
     for _ in range(5):  # a previous run queued the minute's five just now, then the daemon restarted
         camp.send_next(store, settings, datetime.now(UTC))
-    asyncio.run(_run_for(AppContext(config=config, store=store), 1.5))
+    run_async(_run_for(AppContext(config=config, store=store), 1.5))
     assert len(outbox(store)) == 5
 
 
@@ -91,10 +91,10 @@ def test_nothing_is_queued_in_the_quiet_hours(store: Store) -> None:
     config = _config(rate=600, quiet=quiet)
     _people(store, 5)
     _start(store, config)
-    asyncio.run(_run_for(AppContext(config=config, store=store), 1.0))
+    run_async(_run_for(AppContext(config=config, store=store), 1.0))
     assert outbox(store) == []
     assert camp.campaign_summary(store, "c")["pending"] == 5
     # the same campaign outside the quiet hours goes out
-    asyncio.run(_run_for(AppContext(config=dataclasses.replace(config, notifications=NotificationsConfig(
+    run_async(_run_for(AppContext(config=dataclasses.replace(config, notifications=NotificationsConfig(
         quiet_hours="")), store=store), 1.0))
     assert len(outbox(store)) == 5

@@ -14,7 +14,7 @@ from appliance.followups.schedule import Schedule
 from appliance.followups.service import WorkflowService
 from appliance.store.db import Store
 from tests.helpers import run_cli
-from tests.workflows.sched_support import add_contact, followup_settings, outbox, utc
+from tests.workflows.sched_support import add_contact, followup_settings, outbox, run_async, utc
 
 
 async def _run_for(ctx: AppContext, seconds: float) -> None:
@@ -32,7 +32,7 @@ def test_the_daemon_part_sends_reminders_when_due(store: Store) -> None:
     settings = fu.FollowupSettings.from_config(config)
     fu.create_followup(store, settings, followup_id="F", number="+358401111111", language="fi", text="Muistutus",
                        schedule=Schedule(1, 1, 2), contact_id="C-1")
-    asyncio.run(_run_for(AppContext(config=config, store=store), 3.5))
+    run_async(_run_for(AppContext(config=config, store=store), 3.5))
     assert [m["notification_id"] for m in outbox(store)] == ["F#1", "F#2"]  # the poll is 5 s: woken by due time
     assert fu.list_followups(store)[0].status == "finished"
 
