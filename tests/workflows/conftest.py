@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -25,6 +27,7 @@ SETTINGS = NotificationSettings(
     help_text="Call 09 123 4567, Mon-Fri 8-16.",
 )
 ANNA = "+358401234567"
+T = TypeVar("T")
 
 
 class Box:
@@ -103,3 +106,24 @@ def add_contact(
     with store.transaction():
         data = {"contact_id": contact_id, "version": version, "contact": contact}
         assert apply_contact(store, data, "FI") == "applied"
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` on a thread of its own: the browser tests' session-wide
+    Playwright keeps an event loop running on the main thread for the rest of the run."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            error.append(err)
+
+    thread = threading.Thread(target=target, name="workflow-test-loop")
+    thread.start()
+    thread.join(120)
+    if error:
+        raise error[0]
+    assert result, "the event loop did not finish in 120 s"
+    return result[0]

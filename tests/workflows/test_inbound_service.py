@@ -16,6 +16,7 @@ from appliance.inbound.service import InboundService
 from appliance.sms.pdu import SmsDeliver, decode_pdu, encode_deliver
 from appliance.sms.receiver import InboxReceiver
 from appliance.store.db import Store
+from tests.workflows.conftest import run_async
 
 
 def test_a_received_complaint_is_routed_at_once_and_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +51,7 @@ def test_a_received_complaint_is_routed_at_once_and_published(tmp_path: Path, mo
         return got
 
     try:
-        events = asyncio.run(main())
+        events = run_async(main)
     finally:
         store.close()
     assert events[0] == ("sms_in", {"message_id": 1, "handled_as": "complaint"})

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from appliance.daemon.wakesock import MAX_PER_READ, SOCKET_NAME, WakeupSocket, wake_daemon
+from tests.workflows.conftest import run_async
 
 
 def short_dir() -> Path:
@@ -33,7 +34,7 @@ def test_a_datagram_wakes_the_named_part_and_unknown_names_are_ignored() -> None
         finally:
             sock.close(loop)
 
-    asyncio.run(main())
+    run_async(main)
     assert heard == ["sms_outbox"]
     assert not (directory / SOCKET_NAME).exists()
 
@@ -66,4 +67,4 @@ def test_a_burst_never_blocks_the_sender_and_what_arrives_is_heard() -> None:
         finally:
             sock.close(loop)
 
-    asyncio.run(main())
+    run_async(main)
