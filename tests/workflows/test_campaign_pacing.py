@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,10 +51,13 @@ def _people(store: Store, n: int) -> None:
         add_contact(store, f"C-{i:03}", f"P {i}", [f"+35840200{i:04}"])
 
 
-async def _run_for(ctx: AppContext, seconds: float) -> None:
+async def _run_for(ctx: AppContext, seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run the workflows part for ``seconds``, or until ``until()`` holds (checked every 0.1 s)."""
     service = WorkflowService(ctx)
     task = asyncio.create_task(service.run())
-    await asyncio.sleep(seconds)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not (until is not None and until()):
+        await asyncio.sleep(0.1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -96,5 +101,5 @@ def test_nothing_is_queued_in_the_quiet_hours(store: Store) -> None:
     assert camp.campaign_summary(store, "c")["pending"] == 5
     # the same campaign outside the quiet hours goes out
     run_async(_run_for(AppContext(config=dataclasses.replace(config, notifications=NotificationsConfig(
-        quiet_hours="")), store=store), 1.0))
+        quiet_hours="")), store=store), 30.0, until=lambda: len(outbox(store)) == 5))
     assert len(outbox(store)) == 5

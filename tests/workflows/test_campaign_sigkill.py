@@ -15,7 +15,7 @@ RECIPIENTS = 40
 ENV = {
     "APPLIANCE_SITE__TIMEZONE": "UTC",
     "APPLIANCE_NOTIFICATIONS__QUIET_HOURS": "",
-    "APPLIANCE_CAMPAIGNS__RATE_PER_MINUTE": "600",  # 10 a second, so the test is short
+    "APPLIANCE_CAMPAIGNS__RATE_PER_MINUTE": "240",  # 4 a second: short, and the kill lands mid-campaign
     "APPLIANCE_FOLLOWUPS__POLL_INTERVAL": "0.2",
     "APPLIANCE_MODEM__SEND_INTERVAL": "0",
     "APPLIANCE_MODEM__SIM_CMGS_DELAY": "0.02",
@@ -59,7 +59,7 @@ def test_campaign_resumed_after_sigkill_each_recipient_exactly_once(tmp_path: Pa
 
     first = Daemon(tmp_path, **ENV).start()
     try:
-        _wait(lambda: sum(_counts(db)[0].values()) >= 10, 30, "10 campaign SMS", first)
+        _wait(lambda: sum(_counts(db)[0].values()) >= 10, 60, "10 campaign SMS", first)
         assert first.proc is not None
         first.proc.send_signal(signal.SIGKILL)  # no chance to finish or park anything
         first.proc.wait(10)
@@ -71,7 +71,7 @@ def test_campaign_resumed_after_sigkill_each_recipient_exactly_once(tmp_path: Pa
 
     second = Daemon(tmp_path, **ENV).start()
     try:
-        _wait(lambda: _counts(db)[1] == {"queued": RECIPIENTS}, 60, "the campaign to finish", second)
+        _wait(lambda: _counts(db)[1] == {"queued": RECIPIENTS}, 120, "the campaign to finish", second)
         listed = run_cli(tmp_path, "campaigns", "list", "--json", **ENV)
         _wait(lambda: json.loads(run_cli(tmp_path, "campaigns", "list", "--json", **ENV).stdout)[0]["status"]
               == "finished", 30, "the campaign's finished status", second)
