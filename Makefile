@@ -14,7 +14,7 @@ RUNDEPS_STAMP := $(VENV)/.sysdeps-runtime
 CONSTRAINTS := constraints.txt
 NATIVE := $(wildcard native/*.c native/*.h native/*.cdef native/*.py)
 
-.PHONY: run test check lint native bench clean constraints
+.PHONY: run test check lint native bench clean constraints day
 
 run: $(RUN_STAMP)
 	$(VENV)/bin/appliance run
@@ -30,6 +30,10 @@ check: lint test
 
 native: $(STAMP)
 	$(VENV)/bin/pip install -q --no-build-isolation --no-deps -e .
+
+# A simulated day end to end (broker, central, daemon, phones): scripts/day_in_the_life.py
+day: $(STAMP)
+	$(PY) scripts/day_in_the_life.py
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "appliance.cli.complaints_cmd",
     "appliance.cli.contacts_cmd",
     "appliance.cli.line_cmd",
+    "appliance.cli.workflows_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
 # (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
@@ -48,6 +49,9 @@ COMMAND_OWNERS = {
     "complaints": "appliance.cli.complaints_cmd",
     "contacts": "appliance.cli.contacts_cmd",
     "line": "appliance.cli.line_cmd",
+    "followups": "appliance.cli.workflows_cmd",
+    "campaigns": "appliance.cli.workflows_cmd",
+    "summary": "appliance.cli.workflows_cmd",
 }
 
 

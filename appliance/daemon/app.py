@@ -27,13 +27,18 @@ log = logging.getLogger(__name__)
 def build_services(ctx: AppContext) -> list[Service]:
     """The device and sync parts this configuration asks for (the web part is added by run_daemon)."""
     services: list[Service] = []
+    from appliance.followups.service import WorkflowService
+
+    services.append(WorkflowService(ctx))
     if ctx.config.modem.driver != "none":
         from appliance.modem.service import ModemService
 
         services.append(ModemService(ctx))
+    from appliance.followups.followups import reply_hook
     from appliance.inbound.service import InboundService
 
-    services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
+    # opt-out, help, complaints, survey answers; a reply stops follow-ups
+    services.append(InboundService(ctx, extra_hooks=[("followups", reply_hook)]))
     if ctx.config.line.driver != "none":
         from appliance.calls.service import CallsService
         from appliance.line.service import LineService
