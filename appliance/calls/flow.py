@@ -411,10 +411,23 @@ class CallFlow:
         call.detail["survey_session"] = session.session_id
         complete = False
         try:
+            if self.prompts.tts.available:  # speak every question once now (cached), not between two keys
+                texts = [q.text_for(io.lang) for q in survey.questions if q.kind in ("scale", "yes_no")]
+                texts = [t for t in texts if t and not self.prompts.is_cached(t, io.lang)]
+                if texts:
+                    await asyncio.to_thread(lambda: [self.prompts.say(t, io.lang) for t in texts])
             await io.say("survey_intro")
             question = session.current_question()
             n = 1
             while question is not None:
+                if question.kind not in ("scale", "yes_no"):  # free text cannot be keyed: left unanswered
+                    result = await self.store.run(surveys.answer, self.store, session.session_id, "")
+                    if result.reask:
+                        result = await self.store.run(surveys.answer, self.store, session.session_id, "")
+                    complete = bool(result.finished)
+                    question = result.next_question
+                    n += 1
+                    continue
                 key = await self._ask(io, question, n)
                 if key is None:  # no answer twice: the caller stopped answering
                     break
@@ -434,7 +447,9 @@ class CallFlow:
     async def _ask(self, io: CallIO, question: Any, n: int) -> str | None:
         text = question.text_for(io.lang) if hasattr(question, "text_for") else ""
         for _ in range(2):
-            if text and self.prompts.tts.available:
+            if text and self.prompts.is_cached(text, io.lang):
+                pcm = self.prompts.say(text, io.lang)
+            elif text and self.prompts.tts.available:
                 pcm = await asyncio.to_thread(self.prompts.say, text, io.lang)
             else:
                 pcm = self.prompts.pcm("question", io.lang, n=n)

@@ -151,6 +151,10 @@ class PromptLibrary:
                 self._mem.popitem(last=False)
         return data
 
+    def is_cached(self, text: str, lang: str) -> bool:
+        """True when ``text`` is already spoken on disk (say() is then a quick read)."""
+        return self.cache_path(text, lang).is_file()
+
     def say(self, text: str, lang: str) -> bytes:
         """Any text at run time (a survey question), cached per text and language."""
         return self._speak(text, lang) or self._fallback(f"text in {lang}")

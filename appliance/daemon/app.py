@@ -17,6 +17,7 @@ from appliance.daemon.context import AppContext
 from appliance.daemon.notify import Notifier
 from appliance.daemon.service import Service
 from appliance.daemon.supervisor import Supervisor
+from appliance.daemon.wakesock import WakeupSocket
 from appliance.store.db import Store
 from appliance.web.server import WebService
 
@@ -30,6 +31,9 @@ def build_services(ctx: AppContext) -> list[Service]:
         from appliance.modem.service import ModemService
 
         services.append(ModemService(ctx))
+    from appliance.inbound.service import InboundService
+
+    services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
     if ctx.config.line.driver != "none":
         from appliance.calls.service import CallsService
         from appliance.line.service import LineService
@@ -56,6 +60,8 @@ async def run_daemon(config: Config) -> int:
     ctx.wakeups.bind(loop)
     ctx.bus.bind(loop)
     store.on_commit_signal = ctx.wakeups.notify
+    wake_socket = WakeupSocket(config.data_dir, ctx.wakeups.notify)  # `appliance sms send` wakes us
+    wake_socket.start(loop)
     supervisor = Supervisor(ctx, notifier)
     try:
         supervisor.add(build_services(ctx))
@@ -72,6 +78,7 @@ async def run_daemon(config: Config) -> int:
         notifier.stopping()
         await supervisor.stop()
     finally:
+        wake_socket.close(loop)
         store.close()
     log.info("stopped")
     return 0
