@@ -25,6 +25,9 @@ NEEDED=(
 )
 [ "${1:-}" = "--runtime" ] && NEEDED=(
   "mosquitto:/usr/sbin/mosquitto"
+  # the phone line's spoken prompts (docs/MENU.md); without them the menu plays chimes
+  "espeak-ng:/usr/bin/espeak-ng"
+  "sox:/usr/bin/sox"
   "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
   "pkg-config:/usr/bin/pkg-config"
   "gcc:/usr/bin/gcc"

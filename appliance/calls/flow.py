@@ -45,6 +45,8 @@ ANON_CHOICE_S = 4.0  # seconds to press 1 for an anonymous message
 MIN_VOICEMAIL_S = 1.0  # shorter than this (after the beep) is no message
 SURVEY_KEY_TIMEOUT_S = 10.0
 OUTBOUND_DIAL_TIMEOUT_S = 45.0
+MAX_CALL_S = 3600.0  # no answered call holds the line longer, whatever the driver misses
+FAR_END_GONE_TONES = ("busy", "congestion")  # heard while off-hook in a call: the caller has hung up
 
 
 def domain(name: str) -> ModuleType | None:
@@ -138,6 +140,8 @@ class CallIO:
             raise CallGone(str(event.data.get("reason", "hangup")))
         elif kind == EventKind.DEVICE_LOST:
             raise CallGone("device_lost")
+        elif kind == EventKind.TONE and event.data.get("tone") in FAR_END_GONE_TONES:
+            raise CallGone(f"{event.data['tone']}_tone")  # the driver says HANGUP too; either alone ends the call
         elif kind == EventKind.DESK_OFF_HOOK:
             self.call.desk_off_hook = True
             if desk_ends:
@@ -261,7 +265,11 @@ class CallFlow:
                     driver.record(float(self.settings.voicemail_max_seconds) * 10, end_keys="", max_silence=3600.0),
                     name=f"call-{call.call_id}-recording",
                 )
-            await self._menu(io, call, recorder)
+            async with asyncio.timeout(MAX_CALL_S):
+                await self._menu(io, call, recorder)
+        except TimeoutError:
+            call.detail["ended_by"] = "max_call_length"
+            log.warning("call %s: still going after %.0f s; hanging up", call.call_id, MAX_CALL_S)
         except CallGone as gone:
             call.detail["ended_by"] = gone.why
         except DeskTookOver:

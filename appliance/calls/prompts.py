@@ -20,6 +20,7 @@ import collections
 import hashlib
 import logging
 import math
+import os
 import shutil
 import struct
 import subprocess
@@ -100,7 +101,7 @@ class Tts:
             raw = Path(tmp) / "raw.wav"
             subprocess.run([self.espeak, "-v", voice, "-s", "150", "-w", str(raw), "--", text],
                            check=True, capture_output=True, timeout=TTS_TIMEOUT_S)
-            part = out.with_suffix(".part.wav")
+            part = out.with_name(f"{out.stem}.{os.getpid()}-{threading.get_ident()}.part.wav")  # two builders
             # telephone band 300-3400 Hz, peak-normalised: what a line carries, and nothing the DSP mishears
             subprocess.run([self.sox, str(raw), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
                             str(part), "sinc", "300-3400", "gain", "-n", str(PROMPT_LEVEL_DB)],

@@ -152,12 +152,12 @@ class CallsService(Service):
         if closed or failed:
             log.warning("calls: %d call(s) and %d dial job(s) left by a restart were closed as failed", closed, failed)
         self.set_health("starting", "building voice prompts")
-        counts = await asyncio.to_thread(self.prompts.build_all)
-        self.set_health("ok", self._detail(counts), prompts=counts, menu=self.menu.source)
         self.ctx.bus.publish("line_state", {"state": "idle", "call_id": None})
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._event_loop(), name="calls-events")
+            tg.create_task(self._event_loop(), name="calls-events")  # a call during the build speaks on demand
             tg.create_task(self._job_loop(), name="calls-jobs")
+            counts = await asyncio.to_thread(self.prompts.build_all)
+            self.set_health("ok", self._detail(counts), prompts=counts, menu=self.menu.source)
 
     def _detail(self, counts: dict[str, int]) -> str:
         how = "spoken by espeak-ng" if counts["speech"] else "recorded" if counts["recorded"] else "CHIMES ONLY"

@@ -30,7 +30,11 @@ def build_services(ctx: AppContext) -> list[Service]:
     if ctx.config.modem.driver != "none":
         from appliance.modem.service import ModemService
 
-        services.append(ModemService(ctx))
+        modem = ModemService(ctx)
+        services.append(modem)
+        from appliance.calls.gsm import GsmCalls
+
+        modem.call_listener = GsmCalls(ctx, ctx.config.line.gsm_call_sms_reply).on_modem_event
     from appliance.inbound.service import InboundService
 
     services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
