@@ -29,6 +29,7 @@ from appliance.calls.menu import Action, MenuConfig, MenuSession
 from appliance.calls.prompts import PromptLibrary, beep, hold_audio, silence
 from appliance.calls.records import KEY_DEDUPE_WINDOW_S, CallRecord, KeyLog
 from appliance.dsp import wav
+from appliance.errors import ApplianceError, StoreError
 from appliance.line.base import EventKind, LineDriver, LineEvent, PlayEnd
 from appliance.store.db import utcnow
 
@@ -299,7 +300,11 @@ class CallFlow:
         except (TimeoutError, asyncio.CancelledError, RuntimeError):
             return
         if call.recording is None and pcm:
-            call.recording = await self.store.run(self.recordings.save, pcm, f"call-{call.call_id}")
+            try:
+                call.recording = await self.store.run(self.recordings.save, pcm, f"call-{call.call_id}")
+            except StoreError as err:
+                log.error("call %s: recording not saved: %s", call.call_id, err)
+                call.detail["recording_skipped"] = "no_room"
 
     async def _menu(self, io: CallIO, call: Call, recorder: asyncio.Task[tuple[bytes, str]] | None) -> None:
         session = MenuSession(self.menu)
@@ -380,10 +385,22 @@ class CallFlow:
                 await io.say("vm_failed", barge_in=False)
             call.outcome = "menu"
             return
-        path = await self.store.run(self.recordings.save, pcm, f"vm-{call.call_id}", keep=True)
+        try:
+            path = await self.store.run(self.recordings.save, pcm, f"vm-{call.call_id}", keep=True)
+        except StoreError as err:  # the disk is full: say so rather than pretend
+            log.error("call %s: voice message not saved: %s", call.call_id, err)
+            call.detail["voicemail"] = "not_saved"
+            if why not in ("hangup", "device_lost"):
+                await io.say("vm_failed", barge_in=False)
+            return
         call.recording = path
         call.outcome = "voicemail"
-        complaint = await self.store.run(self._file_complaint, call, path, anonymous)
+        try:
+            complaint = await self.store.run(self._file_complaint, call, path, anonymous)
+        except ApplianceError as err:  # the message is kept on disk and in the call record
+            log.error("call %s: voice message %s not filed as a complaint: %s", call.call_id, path, err)
+            call.detail["complaint"] = "not_filed"
+            complaint = None
         if complaint is not None:
             call.detail["complaint_id"] = getattr(complaint, "complaint_id", None)
         if why not in ("hangup", "device_lost"):
