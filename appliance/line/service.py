@@ -60,6 +60,18 @@ def build_driver(config: Config, data_dir: Path | None = None) -> LineDriver:
             random_calls_per_hour=cfg.sim_random_calls_per_hour,
             hangup_silence_s=cfg.hangup_silence,
         )
+    if cfg.driver == "v253":
+        from appliance.line.v253 import V253Line
+
+        if not cfg.port:
+            raise ApplianceError("line.driver = v253 needs line.port (e.g. /dev/ttyACM0)")
+        return V253Line(
+            cfg.port,
+            baudrate=cfg.baudrate,
+            country=country,
+            tone_country=cfg.tone_country,
+            hangup_silence_s=cfg.hangup_silence,
+        )
     raise ApplianceError(f"line.driver {cfg.driver!r} has no driver")
 
 
