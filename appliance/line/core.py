@@ -328,8 +328,8 @@ class AudioLine(LineDriver):
         self.counters["dsp_events"] += 1
         kind = event.get("type")
         if kind == "dtmf":
-            if self._state != LineState.OFF_HOOK:
-                return  # on-hook digits are caller-ID digits, reported as caller_id
+            if self._state != LineState.OFF_HOOK or self._dialing is not None:
+                return  # caller-ID digits (reported as caller_id) or the echo of our own dialing
             self.emit(EventKind.DTMF, "dsp", digit=event["digit"])
         elif kind == "caller_id":
             data = {k: v for k, v in event.items() if k not in ("type", "start", "end")}
@@ -357,8 +357,8 @@ class AudioLine(LineDriver):
 
     def _track_dial(self, quiet: bool) -> None:
         dialing = self._dialing
-        if dialing is None or dialing.done.done():
-            return
+        if dialing is None or dialing.done.done() or self._play is not None:
+            return  # while our own digits play, their echo is no answer
         tones = self._tones
         voiced = not quiet and tones is not None and not tones.sounding
         dialing.heard_anything |= not quiet
