@@ -82,6 +82,7 @@ class V253Simulator:
         self.path = ""
         self.commands: list[str] = []  # every command line received (bounded)
         self.tx_dropped = 0
+        self.last_cid_written = 0.0
         self._lock = threading.RLock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -333,6 +334,7 @@ class V253Simulator:
         if data.get("name"):
             lines.append(f"NAME{eq}{data['name']}")
         self._emit(("\r\n" + "\r\n".join(lines) + "\r\n").encode("latin-1", "replace"))
+        self.last_cid_written = time.monotonic()
 
     # -- input from the host -----------------------------------------------------------
 
