@@ -26,10 +26,8 @@ import logging
 import os
 import re
 import select
-import socket
 import threading
 import time
-import tty
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,12 +37,12 @@ from appliance.line.base import EventKind
 from appliance.line.core import FRAME_BYTES, FRAME_S
 from appliance.line.sim import SimExchange, exchange_control
 from appliance.line.v253_profiles import PROFILES, V253Profile
+from appliance.ptysim import ControlServer, close_fds, control_request, open_pty
 
 log = logging.getLogger(__name__)
 
 MAX_INPUT_LINE = 256
 MAX_TX_BUFFER_S = 4.0  # host audio the modem buffers for playback (more is dropped and counted)
-MAX_CONTROL_LINE = 1 << 16
 DTMF_MODES = ("both", "audio", "dle")
 TONE_EVENTS = {"busy": "b", "congestion": "b", "dial": "d", "ringback": "r"}
 
@@ -89,8 +87,7 @@ class V253Simulator:
         self._wake_r, self._wake_w = os.pipe()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._control_sock: socket.socket | None = None
-        self._control_thread: threading.Thread | None = None
+        self._control: ControlServer | None = None
         self._unplugged = False
         self._reset_state()
 
@@ -131,14 +128,8 @@ class V253Simulator:
         self._wake()
         if self._thread:
             self._thread.join(timeout=3)
-        if self._control_sock:
-            with contextlib.suppress(OSError):
-                self._control_sock.close()
-        if self._control_thread:
-            self._control_thread.join(timeout=3)
-        if self.control_path:
-            with contextlib.suppress(OSError):
-                self.control_path.unlink()
+        if self._control is not None:
+            self._control.stop()
         if self.link:
             with contextlib.suppress(OSError):
                 self.link.unlink()
@@ -158,23 +149,10 @@ class V253Simulator:
         return str(self.link) if self.link else self.path
 
     def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        if self.link:
-            tmp = self.link.with_name(self.link.name + ".new")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(self.path)
-            tmp.replace(self.link)
+        self._master, self._slave, self.path = open_pty(self.link)
 
     def _close_pty(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     def unplug(self) -> None:
@@ -570,32 +548,8 @@ class V253Simulator:
 
     def _start_control(self) -> None:
         assert self.control_path is not None
-        with contextlib.suppress(FileNotFoundError):
-            self.control_path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.control_path))
-        sock.listen(4)
-        sock.settimeout(0.5)
-        self._control_sock = sock
-        self._control_thread = threading.Thread(target=self._control_loop, name="v253-sim-control", daemon=True)
-        self._control_thread.start()
-
-    def _control_loop(self) -> None:
-        assert self._control_sock is not None
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._control_sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5)
-                for raw in conn.makefile("rb"):
-                    if len(raw) > MAX_CONTROL_LINE:
-                        break
-                    with contextlib.suppress(OSError):
-                        conn.sendall(json.dumps(self.control(raw)).encode() + b"\n")
+        self._control = ControlServer(self.control_path, self.control, "v253-sim-control")
+        self._control.start()
 
     def control(self, raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         """One control request -> its answer (the ``sim`` line's ops, ``mode``, ``unplug``, ``replug``)."""
@@ -634,8 +588,6 @@ class V253Simulator:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m appliance.line.v253_sim``: run a simulated voice modem."""
-    from appliance.modem.simulator import control_request
-
     parser = argparse.ArgumentParser(prog="python -m appliance.line.v253_sim")
     parser.add_argument("--profile", default="cx93001", choices=sorted(PROFILES))
     parser.add_argument("--country", default="US")

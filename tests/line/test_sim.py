@@ -15,7 +15,7 @@ from appliance.dsp.chain import decode
 from appliance.line import signals
 from appliance.line.base import DialResult, EventKind, LineEvent, LineState, PlayEnd
 from appliance.line.sim import SimLine
-from appliance.modem.simulator import control_request
+from appliance.ptysim import control_request
 from tests.line.conftest import run, wait_for_event
 
 
