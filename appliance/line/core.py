@@ -59,6 +59,7 @@ RING_GONE_S = 8.0  # no ring for this long after the last one: the ringing stopp
 VOICE_WINDOW_S = 1.0
 VOICE_NEEDED_S = 0.4  # this much untoned sound within the window: someone answered
 NO_DIALTONE_S = 3.0
+AUTO_ON_HOOK_S = 10.0  # after a hang-up nobody acted on, the driver puts the line on-hook itself
 MAX_RECORD_S = 3600.0
 
 
@@ -210,6 +211,9 @@ class AudioLine(LineDriver):
         self._last_ring: float | None = None
         self._rings = 0
         self._hangup_sent = False
+        self._hangup_at = 0.0
+        self._auto_on_hook: asyncio.Task[None] | None = None
+        self.auto_on_hook_s = AUTO_ON_HOOK_S
         self._dsp: LineDsp | None = None
         self._tones: LiveToneDetector | None = None
         self.counters: dict[str, int] = {"calls_answered": 0, "hangups": 0, "dsp_events": 0}
@@ -250,6 +254,7 @@ class AudioLine(LineDriver):
             if self._hangup_sent or self._state != LineState.OFF_HOOK:
                 return
             self._hangup_sent = True
+            self._hangup_at = self._line_time
             self.counters["hangups"] += 1
             self._finish_all(PlayEnd.HANGUP, "hangup")
         elif kind == EventKind.DTMF:
@@ -301,6 +306,15 @@ class AudioLine(LineDriver):
         self._track_silence(quiet, len(pcm) / (2 * AUDIO_RATE))
         self._track_dial(quiet)
         self._track_record(pcm, quiet)
+        if (
+            self._hangup_sent
+            and self._state == LineState.OFF_HOOK
+            and self._line_time - self._hangup_at >= self.auto_on_hook_s
+            and (self._auto_on_hook is None or self._auto_on_hook.done())
+        ):
+            log.warning("line: the caller hung up %.0f s ago and nobody hung up; going on-hook", self.auto_on_hook_s)
+            self.counters["auto_on_hook"] = self.counters.get("auto_on_hook", 0) + 1
+            self._auto_on_hook = asyncio.get_running_loop().create_task(self.on_hook())
         if (
             self._state == LineState.RINGING
             and self._last_ring is not None

@@ -325,6 +325,8 @@ class UsbBoxLine(AudioLine):
                 frame = await self.audio.read_frame()
                 if self._state == LineState.OFF_HOOK or self.profile.audio_on_hook:
                     self.received(frame)
+                else:
+                    self.tick_idle(len(frame) / 16000)
                 out = self.next_play_frame() if self._state == LineState.OFF_HOOK else None
                 await self.audio.write_frame(out or bytes(FRAME_BYTES))
         except DeviceGone as err:

@@ -42,6 +42,7 @@ CID_LINE = re.compile(r"^(DATE|TIME|NMBR|NAME|MESG|DDN_NMBR)\s*=\s*(.*)$")
 CID_SETTLE_S = 0.3  # a NMBR line without NAME is reported after this
 COMMAND_TIMEOUT_S = 3.0
 MAX_LINE = 512
+IDLE_TICK_S = 0.25
 MAX_UNREAD_PCM = 16000  # decoded audio waiting to make a whole frame (bounded)
 
 
@@ -87,6 +88,7 @@ class V253Line(AudioLine):
         self._cid_timer: asyncio.TimerHandle | None = None
         self._closing = False
         self._reconnect: asyncio.Task[None] | None = None
+        self._clock: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -105,9 +107,22 @@ class V253Line(AudioLine):
         except BaseException:
             await self._drop_transport()
             raise
+        self._clock = asyncio.get_running_loop().create_task(self._idle_clock(), name="v253-clock")
+
+    async def _idle_clock(self) -> None:
+        """On-hook the modem sends no audio: time still passes (rings stop, for one)."""
+        while True:
+            await asyncio.sleep(IDLE_TICK_S)
+            if not self._streaming:
+                self.tick_idle(IDLE_TICK_S)
 
     async def close(self) -> None:
         self._closing = True
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+            self._clock = None
         if self._reconnect is not None:
             self._reconnect.cancel()
             with contextlib.suppress(asyncio.CancelledError):

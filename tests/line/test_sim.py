@@ -474,3 +474,24 @@ def test_memory_and_file_handles_do_not_grow_over_many_calls() -> None:
     m0, m1, fd0, fd1 = run(main(), timeout=120)
     assert fd1 == fd0
     assert m1 - m0 < 100_000, f"memory grew {m1 - m0} bytes over 50 calls"
+
+
+def test_the_line_goes_on_hook_by_itself_when_nobody_acts_on_a_hang_up() -> None:
+    async def main() -> None:
+        line = SimLine(country="US", speed=0)
+        await line.open()
+        try:
+            line.exchange.incoming("0401234567", script=[["hangup", "busy"]])
+            await wait_for_event(line, EventKind.RING)
+            await line.off_hook()
+            await wait_for_event(line, EventKind.HANGUP)
+            t0 = line.line_time
+            while line.state == LineState.OFF_HOOK:  # the consumer forgets to hang up
+                await asyncio.sleep(0.001)
+            assert line.line_time - t0 >= line.auto_on_hook_s - 0.1
+            assert not line.exchange.appliance_off_hook
+            assert line.counters["auto_on_hook"] == 1
+        finally:
+            await line.close()
+
+    run(main())

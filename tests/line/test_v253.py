@@ -282,3 +282,16 @@ def test_sample_formats_round_trip(pcm: bytes) -> None:
     for enc in ("u8", "s8", "ulaw", "alaw"):
         once = dle.decode(dle.encode(pcm, enc), enc)
         assert dle.decode(dle.encode(once, enc), enc) == once  # a second pass changes nothing
+
+
+def test_rings_stopped_when_the_caller_gives_up(make_sim: object) -> None:
+    sim = make_sim("cx93001")  # type: ignore[operator]
+
+    async def main() -> None:
+        async with opened(sim) as line:
+            sim.line("ring", number="0401234567", rings=2)
+            ev = await wait_for_event(line, EventKind.RINGS_STOPPED)
+            assert ev.data["rings"] == 2
+            assert line.state == LineState.IDLE
+
+    run(main())
