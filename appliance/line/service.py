@@ -60,6 +60,28 @@ def build_driver(config: Config, data_dir: Path | None = None) -> LineDriver:
             random_calls_per_hour=cfg.sim_random_calls_per_hour,
             hangup_silence_s=cfg.hangup_silence,
         )
+    if cfg.driver == "v253":
+        from appliance.line.v253 import V253Line
+
+        if not cfg.port:
+            raise ApplianceError("line.driver = v253 needs line.port (e.g. /dev/ttyACM0)")
+        return V253Line(
+            cfg.port,
+            baudrate=cfg.baudrate,
+            country=country,
+            tone_country=cfg.tone_country,
+            hangup_silence_s=cfg.hangup_silence,
+        )
+    if cfg.driver == "usbbox":
+        from appliance.line.usbbox import UsbBoxLine
+
+        return UsbBoxLine.from_config(
+            vid_pid=cfg.usb_vid_pid,
+            audio=cfg.usb_audio,
+            country=country,
+            tone_country=cfg.tone_country,
+            hangup_silence_s=cfg.hangup_silence,
+        )
     raise ApplianceError(f"line.driver {cfg.driver!r} has no driver")
 
 
@@ -98,14 +120,17 @@ class LineService(Service):
     async def run(self) -> None:
         delay = OPEN_BACKOFF_S
         while not self._stopping:
-            driver = self._factory()
+            driver: LineDriver | None = None
             try:
+                driver = self._factory()  # may look for the device (USB box) and not find it
                 await driver.open()
             except (DeviceError, OSError) as err:
-                self.set_health("failed", f"cannot open the line: {err}; retrying in {delay:.0f} s", driver=driver.name)
-                log.warning("line %s: %s; retrying in %.0f s", driver.name, err, delay)
-                with contextlib.suppress(Exception):
-                    await driver.close()
+                name = driver.name if driver is not None else self.ctx.config.line.driver
+                self.set_health("failed", f"cannot open the line: {err}; retrying in {delay:.0f} s", driver=name)
+                log.warning("line %s: %s; retrying in %.0f s", name, err, delay)
+                if driver is not None:
+                    with contextlib.suppress(Exception):
+                        await driver.close()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, OPEN_BACKOFF_MAX_S)
                 continue
