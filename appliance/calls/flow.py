@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.calls.menu import Action, MenuConfig, MenuSession
 from appliance.calls.prompts import PromptLibrary, beep, hold_audio, silence
-from appliance.calls.records import KEY_DEDUPE_WINDOW_S, CallRecord, KeyLog
+from appliance.calls.records import CallRecord, KeyLog
 from appliance.dsp import wav
 from appliance.errors import ApplianceError, StoreError
 from appliance.line.base import EventKind, LineDriver, LineEvent, PlayEnd
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SETTLE_S = 0.4  # after a barge-in, real seconds for the other source's report of the same key
 POLL_S = 0.005  # how often a wait checks the line clock (a fast simulated line runs ahead of real time)
 ANON_CHOICE_S = 4.0  # seconds to press 1 for an anonymous message
 MIN_VOICEMAIL_S = 1.0  # shorter than this (after the beep) is no message
@@ -71,14 +72,27 @@ class DeskTookOver(Exception):
 
 
 class LineClock:
-    """Line time when the driver keeps it, else monotonic seconds."""
+    """Line time when the driver keeps it (a simulated line may run faster than real time), and
+    monotonic time too: a wait ends at whichever deadline comes first, so a device that stops
+    streaming audio (a half-duplex modem while it plays) cannot stall a timeout."""
 
     def __init__(self, driver: LineDriver) -> None:
         self.driver = driver
 
-    def now(self) -> float:
+    def line_now(self) -> float | None:
         t = getattr(self.driver, "line_time", None)
-        return float(t) if isinstance(t, (int, float)) else time.monotonic()
+        return float(t) if isinstance(t, (int, float)) else None
+
+    def deadline(self, seconds: float) -> tuple[float | None, float]:
+        line = self.line_now()
+        return (None if line is None else line + seconds), time.monotonic() + seconds
+
+    def expired(self, deadline: tuple[float | None, float]) -> bool:
+        line_deadline, mono_deadline = deadline
+        line = self.line_now()
+        if line_deadline is not None and line is not None and line >= line_deadline:
+            return True
+        return time.monotonic() >= mono_deadline
 
 
 @dataclass
@@ -127,7 +141,7 @@ class CallIO:
         self.clock = LineClock(driver)
         self.pending: list[str] = []  # keys that arrived while the flow was not waiting
         # both the device and our DSP may report one press; the driver stops a prompt on either
-        self.settle_s = KEY_DEDUPE_WINDOW_S if driver.capabilities.device_dtmf else 0.0
+        self.settle_s = SETTLE_S if driver.capabilities.device_dtmf else 0.0
 
     def _handle(self, event: LineEvent, *, desk_ends: bool = True) -> str | None:
         """A line event during the call: a new key, or raise when the call ends."""
@@ -165,25 +179,25 @@ class CallIO:
         self.drain(desk_ends=desk_ends)
         if self.pending:
             return self.pending.pop(0)
-        deadline = self.clock.now() + timeout
+        deadline = self.clock.deadline(timeout)
         while True:
             try:
                 event = await asyncio.wait_for(self.events.get(), POLL_S)
             except TimeoutError:
-                if self.clock.now() >= deadline:
+                if self.clock.expired(deadline):
                     return None
                 continue
             key = self._handle(event, desk_ends=desk_ends)
             if key is not None:
                 return key
-            if self.clock.now() >= deadline:
+            if self.clock.expired(deadline):
                 return None
 
     async def sleep(self, seconds: float, *, desk_ends: bool = True) -> None:
         """Wait ``seconds`` of line time, still watching for hang-up (keys are kept)."""
-        deadline = self.clock.now() + seconds
-        while self.clock.now() < deadline:
-            key = await self.next_key(deadline - self.clock.now(), desk_ends=desk_ends)
+        deadline = self.clock.deadline(seconds)
+        while not self.clock.expired(deadline):
+            key = await self.next_key(POLL_S * 4, desk_ends=desk_ends)
             if key is not None:
                 self.pending.append(key)
 
@@ -200,8 +214,11 @@ class CallIO:
             raise CallGone("device_lost")
         self.drain(desk_ends=desk_ends)
         if end == PlayEnd.INTERRUPTED and barge_in:
-            if self.settle_s:
-                await self.sleep(self.settle_s, desk_ends=desk_ends)  # let the twin report of the key arrive
+            if self.settle_s:  # let the twin report of the key arrive (real time: the modem's is late)
+                settle_end = time.monotonic() + self.settle_s
+                while time.monotonic() < settle_end:
+                    await asyncio.sleep(POLL_S)
+                self.drain(desk_ends=desk_ends)
             return bool(self.pending)  # empty: stopped by a duplicate report only, nothing new to act on
         return bool(self.pending) and barge_in
 
@@ -497,11 +514,11 @@ class CallFlow:
         self.bus.publish("line_state", {"state": "waiting_for_desk", "call_id": call.call_id,
                                         "number": call.number, "contact_id": call.contact_id})
         clips = hold_audio(self.settings.hold_audio_dir, self.prompts, io.lang)
-        deadline = io.clock.now() + self.settings.desk_wait_max
+        deadline = io.clock.deadline(self.settings.desk_wait_max)
         try:
             await io.say("desk_wait", barge_in=False)
             i = 0
-            while io.clock.now() < deadline:
+            while not io.clock.expired(deadline):
                 await io.play(clips[i % len(clips)] + silence(0.5), barge_in=False)
                 i += 1
         except DeskTookOver:
