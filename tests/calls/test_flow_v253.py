@@ -3,6 +3,7 @@ caller's keys only as audio (our DSP), only as <DLE> events (the modem) and as b
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def modem(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[V253Simula
 def test_menu_call_through_the_voice_modem(tmp_path: Path, prompts_dir: Path, modem: V253Simulator) -> None:
     async def main() -> None:
         cfg = rig_config(tmp_path, rings_before_answer="2", driver="v253", port=modem.port)
-        cfg = type(cfg)(**{**cfg.__dict__, "site": type(cfg.site)(id="t", country="US", timezone="UTC")})
+        cfg = dataclasses.replace(cfg, site=dataclasses.replace(cfg.site, country="US"))
         driver = V253Line(modem.port, country="US", reopen_s=0.2)
         async with CallRig(cfg, prompts_dir, driver) as rig:
             apply_contact(rig.store, {"contact_id": "c-1", "version": 1, "contact": {
@@ -48,6 +49,32 @@ def test_menu_call_through_the_voice_modem(tmp_path: Path, prompts_dir: Path, mo
             assert row["keys"] == "71", row  # each press once, whichever reported it
             assert row["outcome"] == "menu" and row["contact_id"] == "c-1"
             assert row["detail"]["menu_path"][:3] == ["main", "invalid:7", "1"]
+            assert not modem.state()["off_hook"]
+
+    run(main(), timeout=240)
+
+
+@pytest.mark.parametrize("modem", [("both", True)], indirect=True)
+def test_modem_unplugged_mid_call_ends_the_call_and_the_next_call_works(
+        tmp_path: Path, prompts_dir: Path, modem: V253Simulator) -> None:
+    async def main() -> None:
+        cfg = rig_config(tmp_path, rings_before_answer="1", driver="v253", port=modem.port)
+        cfg = dataclasses.replace(cfg, site=dataclasses.replace(cfg.site, country="US"))
+        driver = V253Line(modem.port, country="US", reopen_s=0.2)
+        async with CallRig(cfg, prompts_dir, driver) as rig:
+            async def unplug() -> None:
+                await rig.wait_bus("line_state", lambda d: d["state"] == "in_call")
+                modem.unplug()
+
+            row = await rig.incoming(None, ring=lambda: modem.line("ring", number="2025550123",
+                                                                   script=[["wait", 60.0]]),
+                                     during=unplug, timeout=120)
+            assert row["detail"]["ended_by"] == "device_lost" and row["outcome"] == "menu"
+            modem.replug()
+            script = [["wait", 1.0], ["keys", "1"], ["wait", 1.0], ["hangup", "event"]]
+            row = await rig.incoming(None, ring=lambda: modem.line("ring", number="2025550199", script=script),
+                                     timeout=120)
+            assert row["keys"] == "1" and row["number"] == "+12025550199"
             assert not modem.state()["off_hook"]
 
     run(main(), timeout=240)
