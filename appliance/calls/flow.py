@@ -555,6 +555,7 @@ class CallFlow:
         except DeskTookOver:
             call.detail["ended_by"] = "desk_pickup"
         finally:
+            call.outcome = "answered"  # the callee answered (INTERFACES §2); the desk taking over is in detail
             with contextlib.suppress(Exception):
                 await driver.on_hook()
 
