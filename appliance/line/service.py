@@ -146,8 +146,7 @@ class LineService(Service):
                         self._device_present = False
                     elif event.kind == EventKind.DEVICE_BACK:
                         self._device_present = True
-                    if event.kind in (EventKind.DEVICE_LOST, EventKind.DEVICE_BACK, EventKind.RING):
-                        self._report()
+                    self._report()  # listeners hear only of changes
                     await self._dispatch(event)
             finally:
                 self._driver_ready.clear()

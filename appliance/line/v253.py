@@ -321,7 +321,7 @@ class V253Line(AudioLine):
         elif code == "H":
             self.emit(EventKind.DESK_OFF_HOOK, "device")
         elif code in "sq":
-            self.emit(EventKind.SILENCE, "device", seconds=0)
+            self.emit(EventKind.SILENCE, "device", detector="modem")  # the chip's own silence period
 
     # -- commands -------------------------------------------------------------------------
 
