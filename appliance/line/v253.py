@@ -43,6 +43,7 @@ CID_SETTLE_S = 0.3  # a NMBR line without NAME is reported after this
 COMMAND_TIMEOUT_S = 3.0
 MAX_LINE = 512
 IDLE_TICK_S = 0.25
+CHECK_S = 60.0  # an idle modem is checked this often
 MAX_UNREAD_PCM = 16000  # decoded audio waiting to make a whole frame (bounded)
 
 
@@ -67,6 +68,7 @@ class V253Line(AudioLine):
         tone_country: str = "",
         hangup_silence_s: float = DEFAULT_HANGUP_SILENCE_S,
         reopen_s: float = 1.0,
+        check_s: float = CHECK_S,
     ) -> None:
         super().__init__(country=country, tone_country=tone_country, hangup_silence_s=hangup_silence_s)
         self.port = port
@@ -76,6 +78,8 @@ class V253Line(AudioLine):
         self.cid_command = ""
         self.vsm: dle.VsmOffer | None = None
         self.resets = 0
+        self.cid_reenabled = 0
+        self.check_s = check_s
         self._transport: SerialTransport | None = None
         self._buf = bytearray()
         self._streaming = False
@@ -110,11 +114,36 @@ class V253Line(AudioLine):
         self._clock = asyncio.get_running_loop().create_task(self._idle_clock(), name="v253-clock")
 
     async def _idle_clock(self) -> None:
-        """On-hook the modem sends no audio: time still passes (rings stop, for one)."""
+        """On-hook the modem sends no audio: time still passes (rings stop, for one); and now and
+        then, while idle, the modem is asked whether caller ID is still on (a modem that reset
+        itself forgets it) and whether it answers at all."""
+        since_check = 0.0
         while True:
             await asyncio.sleep(IDLE_TICK_S)
-            if not self._streaming:
-                self.tick_idle(IDLE_TICK_S)
+            if self._streaming:
+                continue
+            self.tick_idle(IDLE_TICK_S)
+            since_check += IDLE_TICK_S
+            if since_check >= self.check_s and self._state == LineState.IDLE and not self._cmd_lock.locked():
+                since_check = 0.0
+                await self._check_modem()
+
+    async def _check_modem(self) -> None:
+        if self._transport is None:
+            return
+        try:
+            if self.cid_command.startswith("AT+VCID"):
+                lines = await self._cmd("AT+VCID?")
+                if any(x.strip().endswith("0") for x in lines):
+                    log.warning("voice modem %s forgot caller ID (reset by itself?); enabling it again", self.port)
+                    self.cid_reenabled += 1
+                    await self._enable_caller_id()
+            else:
+                await self._cmd("AT")
+        except DeviceError as err:
+            log.warning("voice modem %s does not answer (%s); reopening it", self.port, err)
+            if self._transport is not None:
+                self.connection_lost(err)
 
     async def close(self) -> None:
         self._closing = True

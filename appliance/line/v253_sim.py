@@ -82,6 +82,7 @@ class V253Simulator:
         self.commands: list[str] = []  # every command line received (bounded)
         self.tx_dropped = 0
         self.last_cid_written = 0.0
+        self._hung_until = 0.0
         self._lock = threading.RLock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -329,7 +330,14 @@ class V253Simulator:
 
     # -- input from the host -----------------------------------------------------------
 
+    def hang(self, seconds: float) -> None:
+        """The chip stops answering for ``seconds`` (input is dropped), as hung modems do."""
+        with self._lock:
+            self._hung_until = time.monotonic() + seconds
+
     def _input(self, data: bytes) -> None:
+        if time.monotonic() < self._hung_until:
+            return
         if self.mode == "command":
             self._command_bytes(data)
         else:
@@ -575,6 +583,8 @@ class V253Simulator:
                 self.unplug()
             elif op == "replug":
                 self.replug()
+            elif op == "hang":
+                self.hang(float(req.get("seconds", 10.0)))
             elif op == "mode":
                 with self._lock:
                     if "dtmf_mode" in req:

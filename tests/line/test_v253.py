@@ -297,3 +297,33 @@ def test_rings_stopped_when_the_caller_gives_up(make_sim: object) -> None:
             assert line.state == LineState.IDLE
 
     run(main())
+
+
+def test_a_modem_that_forgot_caller_id_by_itself_gets_it_back(make_sim: object) -> None:
+    sim = make_sim("cx93001")  # type: ignore[operator]
+
+    async def main() -> None:
+        async with opened(sim, check_s=0.5) as line:
+            with sim._lock:
+                sim.cid = False  # the chip reset itself (brown-out) without the port going away
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                if sim.state()["cid"]:
+                    break
+            assert sim.state()["cid"] is True
+            assert line.cid_reenabled == 1
+
+    run(main())
+
+
+def test_a_hung_modem_is_reopened_and_comes_back(make_sim: object) -> None:
+    sim = make_sim("usr5637")  # type: ignore[operator]
+
+    async def main() -> None:
+        async with opened(sim, check_s=0.3) as line:
+            sim.hang(4.0)
+            await wait_for_event(line, EventKind.DEVICE_LOST)
+            await wait_for_event(line, EventKind.DEVICE_BACK)
+            assert line.resets >= 2 and sim.state()["cid"]
+
+    run(main())
