@@ -256,25 +256,40 @@ def test_a_port_another_program_holds_is_refused(make_sim: object) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    data=st.binary(max_size=600),
-    cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=8),
-    events=st.lists(st.sampled_from("0123456789*#bdlR"), max_size=4),
+    parts=st.lists(
+        st.one_of(
+            st.binary(max_size=80).map(lambda b: ("data", b)),
+            st.sampled_from("0123456789*#bdlRs!").map(lambda e: ("event", e)),
+        ),
+        max_size=12,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=1200), max_size=8),
 )
-def test_dle_shielding_round_trips_any_bytes_split_anywhere(data: bytes, cuts: list[int], events: list[str]) -> None:
-    stream = dle.shield(data) + b"".join(b"\x10" + e.encode() for e in events)
+def test_dle_shielding_round_trips_any_bytes_and_events_split_anywhere(
+    parts: list[tuple[str, object]], cuts: list[int]
+) -> None:
+    stream = b"".join(dle.shield(v) if k == "data" else b"\x10" + str(v).encode() for k, v in parts)  # type: ignore[arg-type]
     points = sorted({min(c, len(stream)) for c in cuts})
     chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
     un = dle.Unshielder()
-    got_data = bytearray()
-    got_events: list[str] = []
+    got: list[tuple[str, object]] = []
     for chunk in chunks:
         for kind, value in un.feed(chunk):
-            if kind == "data":
-                got_data += value  # type: ignore[operator]
+            if kind == "data" and got and got[-1][0] == "data":
+                got[-1] = ("data", got[-1][1] + value)  # type: ignore[operator]
+            elif kind == "data":
+                got.append(("data", value))
             else:
-                got_events.append(str(value))
-    assert bytes(got_data) == data
-    assert got_events == events
+                got.append(("event", value))
+    want: list[tuple[str, object]] = []
+    for kind, value in parts:
+        if kind == "data" and not value:
+            continue
+        if kind == "data" and want and want[-1][0] == "data":
+            want[-1] = ("data", want[-1][1] + value)  # type: ignore[operator]
+        else:
+            want.append((kind, value))
+    assert got == want
 
 
 @settings(max_examples=100, deadline=None)
