@@ -282,13 +282,13 @@ def test_dle_shielding_round_trips_any_bytes_and_events_split_anywhere(
             else:
                 got.append(("event", value))
     want: list[tuple[str, object]] = []
-    for kind, value in parts:
-        if kind == "data" and not value:
+    for part_kind, part in parts:
+        if part_kind == "data" and not part:
             continue
-        if kind == "data" and want and want[-1][0] == "data":
-            want[-1] = ("data", want[-1][1] + value)  # type: ignore[operator]
+        if part_kind == "data" and want and want[-1][0] == "data":
+            want[-1] = ("data", want[-1][1] + part)  # type: ignore[operator]
         else:
-            want.append((kind, value))
+            want.append((part_kind, part))
     assert got == want
 
 
