@@ -51,6 +51,8 @@ async def opened(sim: V253Simulator, **kw: object) -> AsyncIterator[V253Line]:
 
 
 async def answer_call(sim: V253Simulator, line: V253Line, script: list[list[object]], **ring: object) -> None:
+    """Ring, answer at the first ring. Scripts start with a wait: what the caller does before
+    AT+VTR has set up the stream is not heard (as on a real modem)."""
     sim.line("ring", number="0401234567", script=script, **ring)
     await wait_for_event(line, EventKind.RING)
     await line.off_hook()
@@ -134,7 +136,7 @@ def test_keys_as_audio_only_or_dle_only_are_each_enough(
     async def main() -> None:
         async with opened(sim) as line:
             await answer_call(
-                sim, line, [["wait", 0.5], ["keys", "1"], ["wait", 0.3], ["keys", "9*#"], ["hangup", "event"]]
+                sim, line, [["wait", 2.0], ["keys", "1"], ["wait", 0.3], ["keys", "9*#"], ["hangup", "event"]]
             )
             digits: dict[str, list[str]] = {"dsp": [], "device": []}
             async for ev in line.events():
@@ -153,7 +155,7 @@ def test_barge_in_from_a_dle_digit_stops_the_prompt(make_sim: object) -> None:
 
     async def main() -> None:
         async with opened(sim) as line:
-            await answer_call(sim, line, [["wait", 1.0], ["keys", "2"]])
+            await answer_call(sim, line, [["wait", 2.0], ["keys", "2"]])
             assert await line.play(signals.speech(4.0) * 4) == PlayEnd.INTERRUPTED
             assert sim.exchange.heard_s > 0.5  # the prompt went out through AT+VTR
 
