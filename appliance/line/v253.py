@@ -93,6 +93,9 @@ class V253Line(AudioLine):
         self._closing = False
         self._reconnect: asyncio.Task[None] | None = None
         self._clock: asyncio.Task[None] | None = None
+        self._vtx: asyncio.Task[None] | None = None
+        self._stream_command = ""
+        self.duplex: bool | None = None  # found at the first call: AT+VTR accepted or not
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -322,6 +325,8 @@ class V253Line(AudioLine):
                 self._dle_event(str(value))
 
     def _send_frame(self) -> None:
+        if self._stream_command != "AT+VTR":
+            return  # half duplex: the prompt goes out through AT+VTX
         out = self.next_play_frame()
         if out is None or self._transport is None or self.vsm is None:
             return
@@ -384,36 +389,101 @@ class V253Line(AudioLine):
         if self._pending is not None and not self._pending[2].done():
             self._pending[2].set_exception(exc)
 
-    async def _start_stream(self) -> None:
-        """``AT+VTR``: after CONNECT everything from the modem is the voice stream."""
+    async def _start_stream(self, command: str = "") -> None:
+        """``AT+VTR`` (full duplex) where the modem has it, else ``AT+VRX`` (or ``AT+VTX`` to play on
+        a half-duplex modem): after CONNECT everything from the modem is the voice stream."""
         self._unshield.reset()
         self._pcm.clear()
-        self._new_dsp()
-        final, _ = await self._cmd_final("AT+VTR")
+        command = command or ("AT+VRX" if self.duplex is False else "AT+VTR")
+        final, _ = await self._cmd_final(command)
+        if final == "ERROR" and command == "AT+VTR":
+            self.duplex = False
+            self.capabilities = Capabilities(
+                device_dtmf=True,
+                device_caller_id=True,
+                device_progress_tones=True,
+                detects_desk_pickup=True,
+                full_duplex=False,
+            )
+            log.info("voice modem %s has no AT+VTR: half duplex (AT+VRX to listen, AT+VTX to play)", self.port)
+            command = "AT+VRX"
+            final, _ = await self._cmd_final(command)
+        elif final == "CONNECT" and command == "AT+VTR":
+            self.duplex = True
         if final != "CONNECT":
-            raise DeviceError(f"voice modem {self.port}: AT+VTR -> {final}")
+            raise DeviceError(f"voice modem {self.port}: {command} -> {final}")
+        self._stream_command = command
 
     async def _stop_stream(self) -> None:
         if not self._streaming or self._transport is None:
             self._streaming = False
             return
-        # the stream goes on until <DLE><ETX>; the OK after it is read as a line
+        playing_only = self._stream_command == "AT+VTX"
+        # VRX/VTR go on until <DLE><ETX> (the OK after it is a line); VTX sends nothing back but OK
         async with self._cmd_lock:
             waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             self._pending = ("", [], waiter)
             try:
-                self._transport.write(dle.DLE_ABORT)
+                if playing_only:
+                    self._streaming = False
+                self._transport.write(dle.DLE_ETX if playing_only else dle.DLE_ABORT)
                 await asyncio.wait_for(waiter, 2.0)
             except (TimeoutError, DeviceError):
                 log.warning("voice modem %s: no OK after ending the voice stream", self.port)
             finally:
                 self._pending = None
                 self._streaming = False
+                self._stream_command = ""
+
+    # -- playing on a half-duplex modem ------------------------------------------------------
+
+    async def _play_started(self) -> None:
+        if self.duplex is not False or self._transport is None or self._state != LineState.OFF_HOOK:
+            return
+        try:
+            await self._stop_stream()  # AT+VRX
+            await self._start_stream("AT+VTX")
+        except DeviceError as err:
+            log.warning("voice modem %s: cannot switch to playing (%s)", self.port, err)
+            await self.stop_play()
+            return
+        self._vtx = asyncio.get_running_loop().create_task(self._vtx_pump(), name="v253-vtx")
+
+    async def _vtx_pump(self) -> None:
+        """Send the prompt at 8000 samples/s of real time (nothing comes back to pace it by)."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while self._transport is not None and self.vsm is not None:
+            out = self.next_play_frame()
+            if out is None:
+                return
+            try:
+                self._transport.write(dle.shield(dle.encode(out, self.vsm.encoding)))
+            except DeviceError:
+                return
+            self.tick_idle(FRAME_BYTES / 16000)
+            next_at += FRAME_BYTES / 16000
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+    async def _play_stopped(self) -> None:
+        task, self._vtx = self._vtx, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self._transport is None:
+            return
+        await self._stop_stream()  # <DLE><ETX>: the modem plays what it holds, then OK
+        if self._state == LineState.OFF_HOOK and not self._hangup_sent:
+            with contextlib.suppress(DeviceError):
+                await self._start_stream()  # listen again
 
     # -- the device half of AudioLine ---------------------------------------------------------
 
     async def _device_off_hook(self) -> None:
         await self._cmd("AT+VLS=1", ok=("OK", "VCON"))
+        self._new_dsp()
         await self._start_stream()
 
     async def _device_on_hook(self) -> None:
@@ -456,6 +526,7 @@ class V253Line(AudioLine):
         future: asyncio.Future[DialResult] = asyncio.get_running_loop().create_future()
         self._dialing = _Dialing(self.line_time, timeout, future, heard_anything=True)
         try:
+            self._new_dsp()
             await self._start_stream()
             result = await future
         except DeviceError:

@@ -511,7 +511,7 @@ class V253Simulator:
                 self.off_hook = True
             return "OK"
         if name in ("+VTX", "+VRX", "+VTR"):
-            if self.fclass != "8" or not self.off_hook:
+            if self.fclass != "8" or not self.off_hook or (name == "+VTR" and not self.profile.vtr):
                 return "ERROR"
             self._line("CONNECT")
             self.mode = {"+VTX": "vtx", "+VRX": "vrx", "+VTR": "vtr"}[name]

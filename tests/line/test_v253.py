@@ -344,3 +344,22 @@ def test_a_hung_modem_is_reopened_and_comes_back(make_sim: object) -> None:
             assert line.resets >= 2 and sim.state()["cid"]
 
     run(main())
+
+
+def test_a_half_duplex_modem_listens_with_vrx_and_plays_with_vtx(make_sim: object) -> None:
+    sim = make_sim("rockwell")  # type: ignore[operator]
+
+    async def main() -> None:
+        async with opened(sim) as line:
+            await answer_call(sim, line, [["wait", 2.0], ["keys", "4"], ["wait", 3.0], ["keys", "5"], ["wait", 30]])
+            assert line.duplex is False and not line.capabilities.full_duplex
+            assert sim.state()["mode"] == "vrx"
+            end = await line.play(signals.speech(4.0) * 3)
+            assert end == PlayEnd.INTERRUPTED  # <DLE>4 from the chip while it played (AT+VTX)
+            assert sim.exchange.heard_s > 0.3
+            ev = await wait_for_event(line, EventKind.DTMF, pred=lambda e: e.data["digit"] == "5" and e.source == "dsp")
+            assert ev.data["digit"] == "5"  # heard in the audio again: back in AT+VRX
+            assert sim.state()["mode"] == "vrx"
+            assert "AT+VTX" in sim.commands and "AT+VRX" in sim.commands
+
+    run(main())
