@@ -363,3 +363,19 @@ def test_a_half_duplex_modem_listens_with_vrx_and_plays_with_vtx(make_sim: objec
             assert "AT+VTX" in sim.commands and "AT+VRX" in sim.commands
 
     run(main())
+
+
+def test_desk_phone_on_the_modem_jack_is_seen_during_a_call(make_sim: object) -> None:
+    sim = make_sim("cx93001")  # type: ignore[operator]
+
+    async def main() -> None:
+        async with opened(sim) as line:
+            await answer_call(sim, line, [])
+            await asyncio.sleep(0.3)
+            sim.line("desk_pickup")
+            ev = await wait_for_event(line, EventKind.DESK_OFF_HOOK)
+            assert ev.source == "device"
+            await line.on_hook()
+            assert sim.state()["exchange"]["state"] == "desk_call"  # the caller stays with the desk
+
+    run(main())
