@@ -290,7 +290,7 @@ class V253Line(AudioLine):
         self._cid_timer = None
         cid, self._cid = self._cid, {}
         number = cid.get("NMBR", "")
-        data: dict[str, Any] = {"format": "modem"}
+        data: dict[str, Any] = {}  # format/modulation unknown: the chip decoded it (source "device")
         if number in ("P", "O") or not number:
             data["reason"] = "private" if number == "P" else "unavailable"
         else:
