@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import Counter, Gauge
+
 from appliance.daemon.service import Service
 from appliance.errors import ApplianceError, DeviceError
 from appliance.line.base import EVENT_QUEUE_BOUND, EventKind, LineDriver, LineEvent
@@ -108,6 +110,12 @@ class LineService(Service):
         self._stopping = False
         self._device_present = False
         self.opens = 0
+        registry = ctx.registry
+        self.m_events = Counter(
+            "appliance_line_events", "phone-line events by kind and source", ["kind", "source"], registry=registry
+        )
+        self.m_up = Gauge("appliance_line_device_up", "1 while the line device is there", registry=registry)
+        self.m_dropped = Gauge("appliance_line_events_dropped", "line events dropped on full queues", registry=registry)
 
     def set_handler(self, handler: Handler | None) -> None:
         self.handler = handler
@@ -139,6 +147,7 @@ class LineService(Service):
             self.driver = driver
             self._device_present = True
             self._driver_ready.set()
+            self.m_up.set(1)
             self._report()
             try:
                 async for event in driver.events():
@@ -146,8 +155,10 @@ class LineService(Service):
                         self._device_present = False
                     elif event.kind == EventKind.DEVICE_BACK:
                         self._device_present = True
-                    if event.kind in (EventKind.DEVICE_LOST, EventKind.DEVICE_BACK, EventKind.RING):
-                        self._report()
+                    self._report()  # listeners hear only of changes
+                    self.m_events.labels(str(event.kind), event.source).inc()
+                    self.m_up.set(1 if self._device_present else 0)
+                    self.m_dropped.set(self.queue_dropped + int(getattr(driver, "dropped_events", 0)))
                     await self._dispatch(event)
             finally:
                 self._driver_ready.clear()

@@ -43,6 +43,7 @@ CID_SETTLE_S = 0.3  # a NMBR line without NAME is reported after this
 COMMAND_TIMEOUT_S = 3.0
 MAX_LINE = 512
 IDLE_TICK_S = 0.25
+CHECK_S = 60.0  # an idle modem is checked this often
 MAX_UNREAD_PCM = 16000  # decoded audio waiting to make a whole frame (bounded)
 
 
@@ -67,6 +68,7 @@ class V253Line(AudioLine):
         tone_country: str = "",
         hangup_silence_s: float = DEFAULT_HANGUP_SILENCE_S,
         reopen_s: float = 1.0,
+        check_s: float = CHECK_S,
     ) -> None:
         super().__init__(country=country, tone_country=tone_country, hangup_silence_s=hangup_silence_s)
         self.port = port
@@ -76,6 +78,8 @@ class V253Line(AudioLine):
         self.cid_command = ""
         self.vsm: dle.VsmOffer | None = None
         self.resets = 0
+        self.cid_reenabled = 0
+        self.check_s = check_s
         self._transport: SerialTransport | None = None
         self._buf = bytearray()
         self._streaming = False
@@ -89,6 +93,9 @@ class V253Line(AudioLine):
         self._closing = False
         self._reconnect: asyncio.Task[None] | None = None
         self._clock: asyncio.Task[None] | None = None
+        self._vtx: asyncio.Task[None] | None = None
+        self._stream_command = ""
+        self.duplex: bool | None = None  # found at the first call: AT+VTR accepted or not
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -110,11 +117,36 @@ class V253Line(AudioLine):
         self._clock = asyncio.get_running_loop().create_task(self._idle_clock(), name="v253-clock")
 
     async def _idle_clock(self) -> None:
-        """On-hook the modem sends no audio: time still passes (rings stop, for one)."""
+        """On-hook the modem sends no audio: time still passes (rings stop, for one); and now and
+        then, while idle, the modem is asked whether caller ID is still on (a modem that reset
+        itself forgets it) and whether it answers at all."""
+        since_check = 0.0
         while True:
             await asyncio.sleep(IDLE_TICK_S)
-            if not self._streaming:
-                self.tick_idle(IDLE_TICK_S)
+            if self._streaming:
+                continue
+            self.tick_idle(IDLE_TICK_S)
+            since_check += IDLE_TICK_S
+            if since_check >= self.check_s and self._state == LineState.IDLE and not self._cmd_lock.locked():
+                since_check = 0.0
+                await self._check_modem()
+
+    async def _check_modem(self) -> None:
+        if self._transport is None:
+            return
+        try:
+            if self.cid_command.startswith("AT+VCID"):
+                lines = await self._cmd("AT+VCID?")
+                if any(x.strip().endswith("0") for x in lines):
+                    log.warning("voice modem %s forgot caller ID (reset by itself?); enabling it again", self.port)
+                    self.cid_reenabled += 1
+                    await self._enable_caller_id()
+            else:
+                await self._cmd("AT")
+        except DeviceError as err:
+            log.warning("voice modem %s does not answer (%s); reopening it", self.port, err)
+            if self._transport is not None:
+                self.connection_lost(err)
 
     async def close(self) -> None:
         self._closing = True
@@ -258,7 +290,7 @@ class V253Line(AudioLine):
         self._cid_timer = None
         cid, self._cid = self._cid, {}
         number = cid.get("NMBR", "")
-        data: dict[str, Any] = {"format": "modem"}
+        data: dict[str, Any] = {}  # format/modulation unknown: the chip decoded it (source "device")
         if number in ("P", "O") or not number:
             data["reason"] = "private" if number == "P" else "unavailable"
         else:
@@ -293,6 +325,8 @@ class V253Line(AudioLine):
                 self._dle_event(str(value))
 
     def _send_frame(self) -> None:
+        if self._stream_command != "AT+VTR":
+            return  # half duplex: the prompt goes out through AT+VTX
         out = self.next_play_frame()
         if out is None or self._transport is None or self.vsm is None:
             return
@@ -321,7 +355,7 @@ class V253Line(AudioLine):
         elif code == "H":
             self.emit(EventKind.DESK_OFF_HOOK, "device")
         elif code in "sq":
-            self.emit(EventKind.SILENCE, "device", seconds=0)
+            self.emit(EventKind.SILENCE, "device", detector="modem")  # the chip's own silence period
 
     # -- commands -------------------------------------------------------------------------
 
@@ -355,36 +389,101 @@ class V253Line(AudioLine):
         if self._pending is not None and not self._pending[2].done():
             self._pending[2].set_exception(exc)
 
-    async def _start_stream(self) -> None:
-        """``AT+VTR``: after CONNECT everything from the modem is the voice stream."""
+    async def _start_stream(self, command: str = "") -> None:
+        """``AT+VTR`` (full duplex) where the modem has it, else ``AT+VRX`` (or ``AT+VTX`` to play on
+        a half-duplex modem): after CONNECT everything from the modem is the voice stream."""
         self._unshield.reset()
         self._pcm.clear()
-        self._new_dsp()
-        final, _ = await self._cmd_final("AT+VTR")
+        command = command or ("AT+VRX" if self.duplex is False else "AT+VTR")
+        final, _ = await self._cmd_final(command)
+        if final == "ERROR" and command == "AT+VTR":
+            self.duplex = False
+            self.capabilities = Capabilities(
+                device_dtmf=True,
+                device_caller_id=True,
+                device_progress_tones=True,
+                detects_desk_pickup=True,
+                full_duplex=False,
+            )
+            log.info("voice modem %s has no AT+VTR: half duplex (AT+VRX to listen, AT+VTX to play)", self.port)
+            command = "AT+VRX"
+            final, _ = await self._cmd_final(command)
+        elif final == "CONNECT" and command == "AT+VTR":
+            self.duplex = True
         if final != "CONNECT":
-            raise DeviceError(f"voice modem {self.port}: AT+VTR -> {final}")
+            raise DeviceError(f"voice modem {self.port}: {command} -> {final}")
+        self._stream_command = command
 
     async def _stop_stream(self) -> None:
         if not self._streaming or self._transport is None:
             self._streaming = False
             return
-        # the stream goes on until <DLE><ETX>; the OK after it is read as a line
+        playing_only = self._stream_command == "AT+VTX"
+        # VRX/VTR go on until <DLE><ETX> (the OK after it is a line); VTX sends nothing back but OK
         async with self._cmd_lock:
             waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             self._pending = ("", [], waiter)
             try:
-                self._transport.write(dle.DLE_ABORT)
+                if playing_only:
+                    self._streaming = False
+                self._transport.write(dle.DLE_ETX if playing_only else dle.DLE_ABORT)
                 await asyncio.wait_for(waiter, 2.0)
             except (TimeoutError, DeviceError):
                 log.warning("voice modem %s: no OK after ending the voice stream", self.port)
             finally:
                 self._pending = None
                 self._streaming = False
+                self._stream_command = ""
+
+    # -- playing on a half-duplex modem ------------------------------------------------------
+
+    async def _play_started(self) -> None:
+        if self.duplex is not False or self._transport is None or self._state != LineState.OFF_HOOK:
+            return
+        try:
+            await self._stop_stream()  # AT+VRX
+            await self._start_stream("AT+VTX")
+        except DeviceError as err:
+            log.warning("voice modem %s: cannot switch to playing (%s)", self.port, err)
+            await self.stop_play()
+            return
+        self._vtx = asyncio.get_running_loop().create_task(self._vtx_pump(), name="v253-vtx")
+
+    async def _vtx_pump(self) -> None:
+        """Send the prompt at 8000 samples/s of real time (nothing comes back to pace it by)."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while self._transport is not None and self.vsm is not None:
+            out = self.next_play_frame()
+            if out is None:
+                return
+            try:
+                self._transport.write(dle.shield(dle.encode(out, self.vsm.encoding)))
+            except DeviceError:
+                return
+            self.tick_idle(FRAME_BYTES / 16000)
+            next_at += FRAME_BYTES / 16000
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+    async def _play_stopped(self) -> None:
+        task, self._vtx = self._vtx, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self._transport is None:
+            return
+        await self._stop_stream()  # <DLE><ETX>: the modem plays what it holds, then OK
+        if self._state == LineState.OFF_HOOK and not self._hangup_sent:
+            with contextlib.suppress(DeviceError):
+                await self._start_stream()  # listen again
 
     # -- the device half of AudioLine ---------------------------------------------------------
 
     async def _device_off_hook(self) -> None:
         await self._cmd("AT+VLS=1", ok=("OK", "VCON"))
+        self._new_dsp()
         await self._start_stream()
 
     async def _device_on_hook(self) -> None:
@@ -427,6 +526,7 @@ class V253Line(AudioLine):
         future: asyncio.Future[DialResult] = asyncio.get_running_loop().create_future()
         self._dialing = _Dialing(self.line_time, timeout, future, heard_anything=True)
         try:
+            self._new_dsp()
             await self._start_stream()
             result = await future
         except DeviceError:

@@ -31,6 +31,7 @@ class V253Profile:
     cid_spaced: bool  # "NMBR = 123" (True) or "NMBR=123"
     vcon_on_answer: bool  # ATD in voice mode says VCON only when answered (else at once)
     gci: tuple[str, ...] = field(default=("B5",))
+    vtr: bool = True  # AT+VTR (full duplex); without it the host switches AT+VRX / AT+VTX
 
 
 USR5637 = V253Profile(
@@ -98,6 +99,7 @@ ROCKWELL = V253Profile(
     forgets_cid_on_reset=True,
     cid_spaced=True,
     vcon_on_answer=False,
+    vtr=False,  # marked: half duplex, as many older voice modems
 )
 
 PROFILES = {p.name: p for p in (USR5637, CX93001, ROCKWELL)}

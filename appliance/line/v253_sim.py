@@ -34,7 +34,7 @@ from typing import Any
 
 from appliance.line import dle
 from appliance.line.base import EventKind
-from appliance.line.core import FRAME_BYTES, FRAME_S
+from appliance.line.core import FRAME_BYTES, FRAME_S, SILENCE_RMS, rms
 from appliance.line.sim import SimExchange, exchange_control
 from appliance.line.v253_profiles import PROFILES, V253Profile
 from appliance.ptysim import ControlServer, close_fds, control_request, open_pty
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_INPUT_LINE = 256
 MAX_TX_BUFFER_S = 4.0  # host audio the modem buffers for playback (more is dropped and counted)
 DTMF_MODES = ("both", "audio", "dle")
+SILENCE_REPORT_S = 5.0
 TONE_EVENTS = {"busy": "b", "congestion": "b", "dial": "d", "ringback": "r"}
 
 
@@ -81,6 +82,7 @@ class V253Simulator:
         self.commands: list[str] = []  # every command line received (bounded)
         self.tx_dropped = 0
         self.last_cid_written = 0.0
+        self._hung_until = 0.0
         self._lock = threading.RLock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -105,6 +107,7 @@ class V253Simulator:
         self._unshield = dle.Unshielder()
         self._dialing_result: str | None = None
         self._dial_deadline = 0.0
+        self._quiet_s = 0.0
 
     def set_dtmf_mode(self, mode: str) -> None:
         if mode not in DTMF_MODES:
@@ -274,8 +277,19 @@ class V253Simulator:
         for kind, data in events:
             self._device_event(kind, data, streaming)
         if streaming:
+            self._chip_silence(pcm)
             self._emit(dle.shield(dle.encode(pcm, self.vsm.encoding)))
         self._check_dial()
+
+    def _chip_silence(self, pcm: bytes) -> None:
+        """``<DLE>s`` once per stretch of ``SILENCE_REPORT_S`` of silence (the chip's +VSD detector)."""
+        if rms(pcm) < SILENCE_RMS:
+            before = self._quiet_s
+            self._quiet_s += FRAME_S
+            if before < SILENCE_REPORT_S <= self._quiet_s:
+                self._event_byte("s")
+        else:
+            self._quiet_s = 0.0
 
     def _device_event(self, kind: EventKind, data: dict[str, Any], streaming: bool) -> None:
         in_voice = self.mode != "command"
@@ -316,7 +330,14 @@ class V253Simulator:
 
     # -- input from the host -----------------------------------------------------------
 
+    def hang(self, seconds: float) -> None:
+        """The chip stops answering for ``seconds`` (input is dropped), as hung modems do."""
+        with self._lock:
+            self._hung_until = time.monotonic() + seconds
+
     def _input(self, data: bytes) -> None:
+        if time.monotonic() < self._hung_until:
+            return
         if self.mode == "command":
             self._command_bytes(data)
         else:
@@ -490,7 +511,7 @@ class V253Simulator:
                 self.off_hook = True
             return "OK"
         if name in ("+VTX", "+VRX", "+VTR"):
-            if self.fclass != "8" or not self.off_hook:
+            if self.fclass != "8" or not self.off_hook or (name == "+VTR" and not self.profile.vtr):
                 return "ERROR"
             self._line("CONNECT")
             self.mode = {"+VTX": "vtx", "+VRX": "vrx", "+VTR": "vtr"}[name]
@@ -562,6 +583,8 @@ class V253Simulator:
                 self.unplug()
             elif op == "replug":
                 self.replug()
+            elif op == "hang":
+                self.hang(float(req.get("seconds", 10.0)))
             elif op == "mode":
                 with self._lock:
                     if "dtmf_mode" in req:

@@ -81,7 +81,7 @@ def test_close_with_a_writer_stuck_on_flow_control_does_not_stall_the_loop(pty_p
         await asyncio.sleep(0.3)
         assert transport._writer.is_alive()
         stall = await _max_stall_during(None, transport.close)
-        assert stall < 0.1, f"the loop stalled {stall * 1000:.0f} ms in close()"
+        assert stall < 0.5, f"the loop stalled {stall * 1000:.0f} ms in close()"  # the old close(): 2 s
         assert await transport.wait_closed()
         assert not transport._reader.is_alive() and not transport._writer.is_alive()
 
@@ -98,7 +98,7 @@ def test_close_while_the_reader_waits_does_not_stall_and_the_port_reopens_at_onc
         await asyncio.sleep(0.05)
         assert bytes(sink.data) == b"hello"
         stall = await _max_stall_during(None, transport.close, 0.05)
-        assert stall < 0.1
+        assert stall < 0.5
         t0 = time.monotonic()
         again = await connect(path, 115200, _Sink())  # waits for our own closer, not refused
         assert time.monotonic() - t0 < 1.0

@@ -86,6 +86,8 @@ def test_service_runs_the_sim_reports_health_and_feeds_the_handler(tmp_path: Pat
         await asyncio.wait_for(task, 5)
         assert not driver.exchange.appliance_off_hook
         assert not (tmp_path / SIM_CONTROL_NAME).exists()
+        cid_count = ctx.registry.get_sample_value("appliance_line_events_total", {"kind": "caller_id", "source": "dsp"})
+        assert cid_count == 1
 
     try:
         run(main())

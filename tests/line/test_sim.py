@@ -495,3 +495,22 @@ def test_the_line_goes_on_hook_by_itself_when_nobody_acts_on_a_hang_up() -> None
             await line.close()
 
     run(main())
+
+
+def test_calls_arrive_by_themselves_in_random_mode() -> None:
+    async def main() -> None:
+        line = SimLine(country="FI", speed=0, random_calls_per_hour=36000, seed=3)
+        await line.open()
+        try:
+            cid = await wait_for_event(line, EventKind.CALLER_ID)
+            assert len(cid.data["number"]) == 10
+            await wait_for_event(line, EventKind.RING)
+            await line.off_hook()
+            # the random caller presses keys and hangs up in one of the four ways
+            ev = await wait_for_event(line, EventKind.HANGUP)
+            assert ev.data["reason"] in ("loop_current", "busy_tone", "congestion_tone", "silence")
+            assert line.control({"op": "random", "calls_per_hour": 0})["ok"]
+        finally:
+            await line.close()
+
+    run(main())
