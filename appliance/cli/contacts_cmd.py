@@ -1,4 +1,5 @@
-"""``appliance contacts list``: the local contacts with consent, opt-out and possible duplicates."""
+"""``appliance contacts list``: the local contacts with consent, opt-out and possible duplicates;
+``contacts opt-out|opt-in NUMBER``: what a person asked for at the desk or on the phone."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from appliance.cli.common import load, open_store, print_json
 from appliance.cli.main import add_config_option
-from appliance.consent import opted_out_numbers
+from appliance.consent import opted_out_numbers, set_sms_consent
 from appliance.contacts import duplicates_of, list_contacts
+from appliance.phone import mask, to_e164
 from appliance.store.db import Store
 
 
@@ -20,6 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(lst)
     lst.add_argument("--json", action="store_true", help="a JSON list on stdout")
     lst.set_defaults(func=cmd_list)
+    for action, granted in (("opt-out", False), ("opt-in", True)):
+        c = cmds.add_parser(
+            action, help=f"record an SMS {action} a person asked for at the desk or on the phone (no SMS is sent)"
+        )
+        add_config_option(c)
+        c.add_argument("number", help="the phone number; national numbers read in site.country")
+        c.add_argument("--json", action="store_true")
+        c.set_defaults(func=cmd_consent, granted=granted)
 
 
 def contact_rows(store: Store) -> list[dict[str, Any]]:
@@ -43,6 +53,26 @@ def contact_rows(store: Store) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def cmd_consent(args: argparse.Namespace) -> int:
+    config = load(args)
+    number = to_e164(args.number, config.site.country)  # ValidationError: exit 2
+    store = open_store(config)
+    try:
+        data = store.call(_set_consent, store, number, args.granted)
+    finally:
+        store.close()
+    if args.json:
+        print_json(data)
+    else:
+        print(f"{mask(number)}: SMS {'allowed again' if args.granted else 'stopped'}")
+    return 0
+
+
+def _set_consent(store: Store, number: str, granted: bool) -> dict[str, Any]:
+    with store.transaction(durable=True):
+        return set_sms_consent(store, number, granted, source="desk")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

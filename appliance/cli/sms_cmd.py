@@ -16,6 +16,7 @@ from typing import Any
 from appliance.cli.common import load, open_store, print_json
 from appliance.cli.main import add_config_option
 from appliance.consent import send_block_reason
+from appliance.contacts.costs import message_cost
 from appliance.daemon.wakesock import wake_daemon
 from appliance.errors import ApplianceError, UsageError
 from appliance.phone import mask, to_e164
@@ -110,7 +111,7 @@ def _send(store: Store, number: str, text: str, override: bool) -> Enqueued:
         )
 
 
-def _row(d: dict[str, Any]) -> dict[str, Any]:
+def _row(d: dict[str, Any], price_per_part: float = 0.0) -> dict[str, Any]:
     return {
         "id": d["id"],
         "box": d["box"],
@@ -131,6 +132,7 @@ def _row(d: dict[str, Any]) -> dict[str, Any]:
         "incomplete": bool(d["incomplete"]),
         "language": d.get("language"),
         "purpose": d.get("purpose"),
+        "cost": message_cost(d["parts"], price_per_part) if d["box"] == "outbox" else 0.0,
     }
 
 
@@ -153,7 +155,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             sql += f" LIMIT {int(args.limit)}"
         cur = store.conn.execute(sql, params)
         names = [c[0] for c in cur.description]
-        rows = [_row(dict(zip(names, r, strict=True))) for r in cur]
+        rows = [_row(dict(zip(names, r, strict=True)), config.sms.price_per_part) for r in cur]
     finally:
         store.close()
     if args.json:

@@ -103,10 +103,22 @@ def get_complaint(store: Store, complaint_id: str) -> Complaint | None:
 
 
 def list_complaints(
-    store: Store, *, status: str | None = None, channel: str | None = None, limit: int = 1000
+    store: Store,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    contact_id: str | None = None,
+    number: str | None = None,
+    open_only: bool = False,
+    limit: int = 1000,
 ) -> list[Complaint]:
-    """Newest first."""
+    """Newest first; ``contact_id``/``number`` (either matches) for the caller pop's open complaints."""
     where, params = ["1 = 1"], []
+    if contact_id or number:
+        where.append("(contact_id = ? OR number = ?)")
+        params.extend([contact_id or "", number or ""])
+    if open_only:
+        where.append("status != 'closed'")
     if status:
         where.append("status = ?")
         params.append(status)

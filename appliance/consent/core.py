@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.contacts.store import find_by_number
 from appliance.phone import mask
-from appliance.sms.outbox import SmsOutbox, status_event
+from appliance.sms.outbox import SmsOutbox, cancel_queued
 from appliance.store.outbox import EventOutbox
 from appliance.timefmt import utcnow
 
@@ -103,25 +103,6 @@ def queue_sms(
     return Queued(queued.message_id)
 
 
-def cancel_queued(store: Store, e164: str, reason: str) -> list[int]:
-    """Fail every still-queued outbound message to ``e164`` (an opt-out came in)."""
-    conn = store.conn
-    rows = conn.execute(
-        "SELECT id, notification_id, parts FROM sms_messages WHERE box = 'outbox' AND number = ? "
-        "AND status = 'queued'",
-        (e164,),
-    ).fetchall()
-    now = utcnow()
-    events = EventOutbox(store)
-    for message_id, notification_id, parts in rows:
-        conn.execute(
-            "UPDATE sms_messages SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
-            (reason, now, message_id),
-        )
-        events.append("sms_status", status_event(message_id, "failed", notification_id, parts=parts, reason=reason))
-    return [int(r[0]) for r in rows]
-
-
 def set_sms_consent(
     store: Store,
     e164: str,
@@ -153,7 +134,7 @@ def set_sms_consent(
             "INSERT INTO consent_history(number, contact_id, granted, source, word, at) VALUES (?, ?, ?, ?, ?, ?)",
             (e164, contact.contact_id if contact else None, int(granted), source, word[:40] or None, now),
         )
-        cancelled = [] if granted else cancel_queued(store, e164, "opted_out")
+        cancelled = [] if granted else cancel_queued(store, "opted_out", numbers=[e164])
         data: dict[str, Any] = {
             "number": e164,
             "channel": "sms",

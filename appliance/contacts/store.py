@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.errors import ValidationError
 from appliance.phone import to_e164
+from appliance.sms.outbox import REPLY_PURPOSES, cancel_queued
 from appliance.timefmt import utcnow
 
 if TYPE_CHECKING:
@@ -77,12 +78,14 @@ def apply_contact(store: Store, data: dict[str, Any], region: str) -> str:
     conn = store.conn
     contact_id, version = data["contact_id"], int(data["version"])
     row = conn.execute(
-        "SELECT version FROM contacts WHERE contact_id = ?", (contact_id,)
+        "SELECT version, consent_sms FROM contacts WHERE contact_id = ?", (contact_id,)
     ).fetchone()
     if row is not None and version <= int(row[0]):
         return "ignored"
     now = utcnow()
+    old_phones = [r[0] for r in conn.execute("SELECT number FROM contact_phones WHERE contact_id = ?", (contact_id,))]
     if data.get("deleted"):
+        cancel_queued(store, "contact_deleted", contact_id=contact_id, keep_purposes=REPLY_PURPOSES)
         conn.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
         conn.execute(
             "INSERT INTO contacts(contact_id, version, deleted, updated_at) VALUES (?, ?, 1, ?) "
@@ -96,6 +99,9 @@ def apply_contact(store: Store, data: dict[str, Any], region: str) -> str:
     contact = data["contact"]
     phones = normalise_phones(contact["phones"], region)
     consents = contact["consents"]
+    if row is not None and row[1] and not consents.get("sms"):
+        # consent withdrawn at the central: what is still queued for this person does not go
+        cancel_queued(store, "no_consent", numbers=old_phones, contact_id=contact_id, keep_purposes=REPLY_PURPOSES)
     values = (
         contact_id,
         version,

@@ -6,11 +6,10 @@ so a message written by another process or left unrouted by a crash is found too
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from appliance.daemon.service import Service
 from appliance.errors import StoreError
@@ -20,6 +19,7 @@ from appliance.surveys.engine import expire_sessions
 
 if TYPE_CHECKING:
     from appliance.daemon.context import AppContext
+    from appliance.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ class InboundService(Service):
                     for message_id, handled in done:
                         self.routed += 1
                         self.ctx.bus.publish("sms_in", {"message_id": message_id, "handled_as": handled.kind})
+                        if handled.kind == "complaint":
+                            self.ctx.bus.publish("complaint", await store.run(_complaint_topic, store, handled.detail))
                     if len(done) < ROUTE_BATCH:
                         break
                 if time.monotonic() >= next_house:
@@ -66,5 +68,13 @@ class InboundService(Service):
             await self.ctx.wakeups.wait(WAKEUP_SMS_IN, POLL_S)
 
     async def stop(self) -> None:
-        await asyncio.sleep(0)
+        """Nothing to park: each message is routed in one transaction, or not at all."""
         self.set_health("stopped", "stopped")
+
+
+def _complaint_topic(store: Store, reference: str) -> dict[str, Any]:
+    """The bus ``complaint`` data for a complaint just opened by SMS (store thread)."""
+    row = store.conn.execute(
+        "SELECT complaint_id, status FROM complaints WHERE reference = ?", (reference,)
+    ).fetchone()
+    return {"complaint_id": row[0] if row else None, "reference": reference, "status": row[1] if row else None}

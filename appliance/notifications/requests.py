@@ -37,6 +37,7 @@ from appliance.notifications.templates import language_of, render
 from appliance.phone import to_e164
 from appliance.sms.outbox import SmsOutbox
 from appliance.store.outbox import EventOutbox
+from appliance.surveys.sms import start_sms_survey
 from appliance.timefmt import format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
@@ -142,8 +143,6 @@ def _start_survey(
     expires_at: str | None,
 ) -> Outcome:
     """A notification carrying ``survey_id``: the intro (``text`` or template), then question 1."""
-    from appliance.surveys.sms import start_sms_survey  # surveys build on notifications' texts
-
     intro = _text(settings, data, language) if ("text" in data or "template" in data) else None
     started = start_sms_survey(
         store,
@@ -228,7 +227,8 @@ def accept_request(
         events.append(stream, report)
         _record(store, data, envelope_id, None, "refused", refusal.reason, None)
         return Outcome("refused", refusal.reason)
-    text = _text(settings, data, language)  # ValidationError: the downlink is refused
+    has_text = "text" in data or "template" in data  # a call with only survey_id: the line asks it
+    text = _text(settings, data, language) if has_text else ""  # ValidationError: the downlink is refused
     if channel == "sms":
         try:
             queued = SmsOutbox(store).enqueue(

@@ -16,6 +16,7 @@ import string
 from typing import Any
 
 from appliance.errors import ValidationError
+from appliance.notifications.texts import gsm7_where_possible
 
 FALLBACK_LANGUAGE = "en"
 MAX_PARAM_CHARS = 500
@@ -132,7 +133,7 @@ def render(name: str, language: str | None, params: dict[str, Any], *, lab: str 
         missing = []
     if missing:
         raise ValidationError(f"template {name}: missing params {', '.join(missing)}")
-    return template.format_map(values)
+    return gsm7_where_possible(template.format_map(values))  # a typographic quote in a param must not cost UCS-2
 
 
 def _split_datetime(values: dict[str, str]) -> None:

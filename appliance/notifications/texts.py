@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.errors import ValidationError
-from appliance.notifications.templates import FALLBACK_LANGUAGE
 from appliance.sms import gsm7
 from appliance.sms.pdu import split_text
 
 LANGUAGES = ("en", "fi", "sv", "zh")
+FALLBACK_LANGUAGE = "en"
 
 TEXTS: dict[str, dict[str, str]] = {
     "opt_out_confirmed": {

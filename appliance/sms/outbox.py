@@ -81,6 +81,45 @@ class SmsOutbox:
         return Enqueued(message_id, created=True)
 
 
+# Replies to what a person sent, and the consent confirmation: not cancelled by a consent change.
+REPLY_PURPOSES = ("consent", "help", "complaint_ack", "complaint_outcome", "manual_override")
+
+
+def cancel_queued(
+    store: Store, reason: str, *, numbers: list[str] | None = None, contact_id: str | None = None,
+    keep_purposes: tuple[str, ...] = ("consent",),
+) -> list[int]:
+    """Fail the still-queued outbound messages to ``numbers`` or for ``contact_id`` (consent
+    withdrawn, contact deleted), each with an ``sms_status`` event carrying ``reason``."""
+    conn = store.conn
+    where, params = [], []
+    if numbers:
+        where.append(f"number IN ({','.join('?' * len(numbers))})")
+        params.extend(numbers)
+    if contact_id:
+        where.append("contact_id = ?")
+        params.append(contact_id)
+    if not where:
+        return []
+    keep = ",".join("?" * len(keep_purposes)) or "''"
+    rows = conn.execute(
+        f"SELECT id, notification_id, parts FROM sms_messages WHERE box = 'outbox' AND status = 'queued' "
+        f"AND ({' OR '.join(where)}) AND COALESCE(purpose, '') NOT IN ({keep})",
+        [*params, *keep_purposes],
+    ).fetchall()
+    now = utcnow()
+    events = EventOutbox(store)
+    with store.transaction():
+        for message_id, notification_id, parts in rows:
+            conn.execute(
+                "UPDATE sms_messages SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
+                (reason, now, message_id),
+            )
+            events.append("sms_status", status_event(message_id, "failed", notification_id, parts=parts,
+                                                     reason=reason))
+    return [int(r[0]) for r in rows]
+
+
 def normalise_time(value: str | None, what: str) -> str | None:
     """An RFC 3339 time in the store's form (UTC, milliseconds, ``Z``); no offset is refused (timefmt)."""
     if value is None or value == "":

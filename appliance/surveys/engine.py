@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SURVEY_REPLY_STREAM = "survey_reply"
 CHANNELS = ("sms", "call", "desk")
 DEFAULT_TIMEOUT = timedelta(days=3)
+EXPIRE_BATCH = 500  # sessions ended per housekeeping round
 
 
 class SurveyBusy(ValidationError):
@@ -191,24 +192,20 @@ def active_survey(store: Store, channel: str) -> Survey | None:
 
 # -- sessions ------------------------------------------------------------------------
 
-_SESSION_COLUMNS = (
-    "session_id, survey_id, survey_version, channel, contact_id, number, language, position, reasked, "
-    "answers, status, started_at, last_activity_at, notification_id, definition"
+_SESSION_SELECT = (
+    "SELECT s.session_id, s.survey_id, s.survey_version, s.channel, s.contact_id, s.number, s.language, "
+    "s.position, s.reasked, s.answers, s.status, s.started_at, s.last_activity_at, s.notification_id, "
+    "s.definition FROM survey_sessions s"
 )
 
 
 def _load(store: Store, where: str, params: tuple[Any, ...]) -> SurveySession | None:
     row = store.conn.execute(
-        f"SELECT s.{_SESSION_COLUMNS.replace(', definition', '').replace(', ', ', s.')}, v.definition "
-        f"FROM survey_sessions s LEFT JOIN surveys v ON v.survey_id = s.survey_id WHERE {where} "
-        "ORDER BY s.session_id DESC LIMIT 1",
-        params,
+        f"{_SESSION_SELECT} WHERE {where} ORDER BY s.session_id DESC LIMIT 1", params
     ).fetchone()
     if row is None:
         return None
-    if row[14] is None:
-        raise ValidationError(f"survey {row[1]!r} of session {row[0]} is not defined")
-    survey = Survey.from_definition(json.loads(row[14]))
+    survey = Survey.from_definition(json.loads(row[14]))  # a new version does not change a running session
     return SurveySession(
         session_id=int(row[0]),
         survey=survey,
@@ -274,9 +271,11 @@ def start_session(
             finish(store, existing.session_id, complete=False, reason="superseded")
         now = utcnow()
         cur = store.conn.execute(
-            "INSERT INTO survey_sessions(survey_id, survey_version, channel, contact_id, number, language, "
-            "notification_id, started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (survey.survey_id, survey.version, channel, contact_id, number, language or "", notification_id, now, now),
+            "INSERT INTO survey_sessions(survey_id, survey_version, definition, channel, contact_id, number, "
+            "language, notification_id, started_at, last_activity_at) "
+            "SELECT ?, ?, definition, ?, ?, ?, ?, ?, ?, ? FROM surveys WHERE survey_id = ?",
+            (survey.survey_id, survey.version, channel, contact_id, number, language or "", notification_id, now, now,
+             survey.survey_id),
         )
         session_id = int(cur.lastrowid or 0)
     session = get_session(store, session_id)
@@ -356,12 +355,16 @@ def finish(store: Store, session_id: int, complete: bool, *, reason: str | None 
     )
 
 
-def expire_sessions(store: Store, timeout: timedelta = DEFAULT_TIMEOUT, now: datetime | None = None) -> list[int]:
-    """Finish (incomplete, reason ``timeout``) every open session silent for ``timeout``."""
+def expire_sessions(
+    store: Store, timeout: timedelta = DEFAULT_TIMEOUT, now: datetime | None = None, limit: int = EXPIRE_BATCH
+) -> list[int]:
+    """Finish (incomplete, reason ``timeout``) open sessions silent for ``timeout``, at most
+    ``limit`` per call (the rest at the next)."""
     cutoff = format_utc((now or datetime.now(UTC)) - timeout)
     rows = store.conn.execute(
-        "SELECT session_id FROM survey_sessions WHERE status = 'open' AND last_activity_at <= ? LIMIT 1000",
-        (cutoff,),
+        "SELECT session_id FROM survey_sessions WHERE status = 'open' AND last_activity_at <= ? "
+        "ORDER BY last_activity_at LIMIT ?",
+        (cutoff, limit),
     ).fetchall()
     for (session_id,) in rows:
         finish(store, int(session_id), complete=False, reason="timeout")

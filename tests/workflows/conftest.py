@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from appliance.inbound.router import Handled, Router
 from appliance.notifications.requests import NotificationSettings
 from appliance.sms.pdu import SmsDeliver, decode_pdu, encode_deliver
-from appliance.sms.receiver import InboxReceiver
+from appliance.sms.receiver import InboxReceiver, StoredResult
 from appliance.store.db import Store
 
 SETTINGS = NotificationSettings(
@@ -25,6 +27,7 @@ SETTINGS = NotificationSettings(
     help_text="Call 09 123 4567, Mon-Fri 8-16.",
 )
 ANNA = "+358401234567"
+T = TypeVar("T")
 
 
 class Box:
@@ -35,16 +38,25 @@ class Box:
         self.receiver = InboxReceiver(store, "FI")
         self.router = Router(settings)
         self._clock = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+        self._last: list[str] = []
 
     def receive(self, number: str, text: str) -> Handled | None:
         """One SMS from ``number`` through the real receiver, then routed."""
         self._clock += timedelta(seconds=7)  # each its own service-centre time stamp
-        for pdu in encode_deliver(number, text, self._clock):
-            msg = decode_pdu(pdu, with_smsc=True)
-            assert isinstance(msg, SmsDeliver)
-            stored = self.receiver.store_part(msg)
+        self._last = encode_deliver(number, text, self._clock)
+        for pdu in self._last:
+            stored = self._store(pdu)
         assert stored.message_id is not None
         return self.router.route(self.store, stored.message_id)
+
+    def _store(self, pdu: str) -> StoredResult:
+        msg = decode_pdu(pdu, with_smsc=True)
+        assert isinstance(msg, SmsDeliver)
+        return self.receiver.store_part(msg)
+
+    def redeliver_last(self) -> StoredResult:
+        """The last message's PDU again (a modem that delivers by +CMT and keeps a copy)."""
+        return self._store(self._last[-1])
 
     def sent(self, number: str | None = None, *, status: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, number, text, status, language, purpose, last_error, not_before FROM sms_messages "
@@ -80,7 +92,7 @@ def data_store(tmp_path: Path) -> Iterator[Store]:
 
 
 def add_contact(
-    store: Store, contact_id: str, phone: str, language: str = "fi", sms: bool = True, **extra: Any
+    store: Store, contact_id: str, phone: str, language: str = "fi", sms: bool = True, version: int = 1, **extra: Any
 ) -> None:
     from appliance.contacts import apply_contact
 
@@ -92,4 +104,26 @@ def add_contact(
         **extra,
     }
     with store.transaction():
-        apply_contact(store, {"contact_id": contact_id, "version": 1, "contact": contact}, "FI")
+        data = {"contact_id": contact_id, "version": version, "contact": contact}
+        assert apply_contact(store, data, "FI") == "applied"
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` on a thread of its own: the browser tests' session-wide
+    Playwright keeps an event loop running on the main thread for the rest of the run."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            error.append(err)
+
+    thread = threading.Thread(target=target, name="workflow-test-loop")
+    thread.start()
+    thread.join(120)
+    if error:
+        raise error[0]
+    assert result, "the event loop did not finish in 120 s"
+    return result[0]

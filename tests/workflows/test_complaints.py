@@ -191,3 +191,21 @@ def test_figures_by_channel_status_and_age(store: Store) -> None:
 def test_an_update_for_a_complaint_opened_elsewhere_is_kept(store: Store) -> None:
     assert update(store, "central-77", "closed", "e1", outcome="x") == "unknown"
     assert store.conn.execute("SELECT status FROM complaint_status").fetchone()[0] == "closed"
+
+
+def test_an_opted_out_complainant_gets_no_acknowledgement(box: Box) -> None:
+    box.receive(ANNA, "STOP")
+    handled = box.receive(ANNA, "complaint nobody answers the phone")
+    assert handled is not None and handled.kind == "complaint"
+    assert [m["purpose"] for m in box.sent(ANNA)] == ["consent"]
+    (complaint,) = list_complaints(box.store)
+    assert "acknowledgement not sent: opted_out" in [h["note"] for h in history(box.store, complaint.complaint_id)]
+
+
+def test_open_complaints_of_a_caller(store: Store) -> None:
+    a = open_complaint(store, channel="desk", text="a", number=ANNA, contact_id="c-anna")
+    open_complaint(store, channel="desk", text="b", number="+358409999999")
+    c = open_complaint(store, channel="voice", recording="r.wav", number=ANNA)
+    update(store, a.complaint_id, "closed", "e1")
+    assert [x.complaint_id for x in list_complaints(store, number=ANNA, open_only=True)] == [c.complaint_id]
+    assert {x.complaint_id for x in list_complaints(store, contact_id="c-anna")} == {a.complaint_id}

@@ -95,9 +95,11 @@ def test_sms_conversation_with_garbage_duplicate_late_replies(box: Box) -> None:
     # readable
     assert box.receive(ANNA, "neljä").kind == "survey"  # type: ignore[union-attr]
     assert box.sent(ANNA)[-1]["text"] == "Lab 3 (2/3): Tulisitko uudelleen? Vastaa KYLLÄ tai EI."
-    # the same message routed twice changes nothing
+    # the same message routed twice changes nothing; the same PDU delivered twice is one message
     message_id = store.conn.execute("SELECT MAX(id) FROM sms_messages WHERE box = 'inbox'").fetchone()[0]
     assert box.router.route(store, message_id) is None
+    assert box.router.route_pending(store) == []
+    assert box.redeliver_last().duplicate
     # garbage twice on one question: skipped, goes on
     box.receive(ANNA, "hmm")
     box.receive(ANNA, "en tiedä")
@@ -192,3 +194,26 @@ def test_a_survey_definition_the_engine_cannot_run_is_refused(store: Store) -> N
     bad = {**SURVEY, "survey_id": "bad", "channels": ["fax"]}
     with pytest.raises(ValidationError, match="fax"):
         define(store, bad)
+
+
+def test_a_call_notification_with_a_survey_is_kept_for_the_phone_line(store: Store) -> None:
+    from appliance.notifications.requests import pending_calls
+
+    define(store)
+    add_contact(store, "c-anna", ANNA, language="sv")
+    with store.transaction():
+        outcome = accept_request(store, SETTINGS, {"notification_id": "n-call", "contact_id": "c-anna",
+                                                   "channel": "call", "survey_id": "sat-2026"}, "env-1")
+    assert outcome.status == "pending"
+    (call,) = pending_calls(store)
+    assert call["survey_id"] == "sat-2026" and call["language"] == "sv"
+
+
+def test_a_new_version_does_not_change_a_running_session(store: Store) -> None:
+    define(store)
+    session = start_session(store, "sat-2026", "call", number=ANNA, language="en")
+    answer(store, session.session_id, "4")
+    define(store, {**SURVEY, "version": 2, "questions": [{"id": "only", "kind": "text", "text": "New?"}]})
+    result = answer(store, session.session_id, "1")
+    assert result.accepted and result.value is True  # still question 2 of version 1 (yes/no)
+    assert result.next_question is not None and result.next_question.id == "q3"

@@ -60,6 +60,7 @@ CREATE TABLE survey_sessions (
     session_id     INTEGER PRIMARY KEY AUTOINCREMENT,
     survey_id      TEXT NOT NULL,
     survey_version INTEGER NOT NULL,
+    definition     TEXT NOT NULL,         -- the survey as it was when the session started (JSON)
     channel        TEXT NOT NULL CHECK (channel IN ('sms', 'call', 'desk')),
     contact_id     TEXT,
     number         TEXT,                  -- E.164
