@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,24 @@ async def call_rig(tmp_path: Path, prompts_dir: Path, **line: str) -> AsyncItera
 
 
 def run(coro: Awaitable[Any], timeout: float = 180.0) -> Any:
+    """``asyncio.run`` on a thread of its own (the browser tests keep a loop running on the main thread)."""
+
     async def main() -> Any:
         return await asyncio.wait_for(coro, timeout)
 
-    return asyncio.run(main())
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            error.append(err)
+
+    thread = threading.Thread(target=target, name="calls-test-loop")
+    thread.start()
+    thread.join(timeout + 30)
+    if error:
+        raise error[0]
+    assert result, f"the event loop did not finish in {timeout} s"
+    return result[0]
