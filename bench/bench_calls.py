@@ -39,7 +39,7 @@ def false_digits(prompts_dir: Path) -> None:
     clips += [("chime", chime()), ("beep", beep())]
     clips += [(f"{lang}/hold", hold_audio("", lib, lang)[0]) for lang in lib.menu.languages]
     seconds = sum(len(p) for _, p in clips) / 16000
-    print(f"prompts: {len(clips)} clips, {seconds:.0f} s of audio ({counts})")
+    print(f"prompts: {len(clips)} clips, {seconds:.0f} s of audio ({counts})", flush=True)
     for path, conv in (("pcm16", lambda p: p), ("G.711 mu-law", lambda p: g711.ulaw_decode(g711.ulaw_encode(p))),
                        ("G.711 A-law", lambda p: g711.alaw_decode(g711.alaw_encode(p)))):
         digits = tones = 0
@@ -52,7 +52,8 @@ def false_digits(prompts_dir: Path) -> None:
             tones += sum(e["type"] == "tone" for e in events)
             if d:
                 worst.append(name)
-        print(f"  {path:<13} false digits {digits}  tones {tones}  {'(' + ', '.join(worst) + ')' if worst else ''}")
+        print(f"  {path:<13} false digits {digits}  tones {tones}  {'(' + ', '.join(worst) + ')' if worst else ''}",
+              flush=True)
 
 
 async def cpu_per_call(prompts_dir: Path, call_seconds: float) -> None:
@@ -70,7 +71,8 @@ async def cpu_per_call(prompts_dir: Path, call_seconds: float) -> None:
             rig.sim.exchange.far_hangup("event")
             await rig.wait_bus("call_ended")
     print(f"CPU per active call (sim line at full speed, waiting for the desk with hold audio): "
-          f"{100 * cpu / line_s:.2f} % of one core ({line_s:.0f} s of call in {cpu:.2f} s CPU, {wall:.2f} s wall)")
+          f"{100 * cpu / line_s:.2f} % of one core ({line_s:.0f} s of call in {cpu:.2f} s CPU, {wall:.2f} s wall)",
+          flush=True)
 
 
 async def pop_latency(prompts_dir: Path, calls: int, speed: float) -> None:
@@ -92,7 +94,8 @@ async def pop_latency(prompts_dir: Path, calls: int, speed: float) -> None:
                 xs = sorted(rig.calls.pop_latency_ms)
                 p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))]
                 print(f"caller ID -> pop, {std:<7} (line at {speed:g}x real time, 1,000 contacts): "
-                      f"p50 {statistics.median(xs):.1f} ms  p99 {p99:.1f} ms  max {xs[-1]:.1f} ms  n={len(xs)}")
+                      f"p50 {statistics.median(xs):.1f} ms  p99 {p99:.1f} ms  max {xs[-1]:.1f} ms  n={len(xs)}",
+                      flush=True)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ def _fds() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)
 def test_memory_and_file_handles_flat_over_1000_calls(tmp_path: Path, prompts_dir: Path) -> None:
     async def main() -> dict[str, int]:
         async with call_rig(tmp_path, prompts_dir, rings_before_answer="1") as rig:
@@ -55,7 +55,7 @@ def test_memory_and_file_handles_flat_over_1000_calls(tmp_path: Path, prompts_di
             assert len(rig.calls.pop_latency_ms) <= 1000
             return figures
 
-    f = run(main(), timeout=900)
+    f = run(main(), timeout=1700)
     assert f["fds_after"] <= f["fds_before"] + 2, f
     # the store's page cache and SQLite statements are outside tracemalloc; Python objects must not pile up
     assert f["mem_after"] - f["mem_before"] < 2_000_000, f
