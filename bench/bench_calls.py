@@ -98,6 +98,34 @@ async def pop_latency(prompts_dir: Path, calls: int, speed: float) -> None:
                       flush=True)
 
 
+async def pop_latency_direct(prompts_dir: Path, calls: int) -> None:
+    """The caller-ID event handed to the calls part as the line part does, to the publish (no sim running)."""
+    from appliance.contacts import apply_contact
+    from appliance.line.base import EventKind, LineEvent
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = rig_config(Path(tmp), rings_before_answer="0")
+        async with CallRig(cfg, prompts_dir) as rig:
+            with rig.store.transaction():
+                for i in range(1000):
+                    apply_contact(rig.store, {"contact_id": f"c{i}", "version": 1, "contact": {
+                        "name": f"Person {i}", "phones": [f"+3584012{i:05d}"], "language": "fi",
+                        "consents": {"sms": True, "call": True, "recording": False}}}, "FI")
+            rig.calls.pop_latency_ms.clear()
+            for i in range(calls):
+                n = len(rig.events("caller_pop"))
+                rig.calls.on_line_event(LineEvent(EventKind.CALLER_ID, time.monotonic(), "dsp",
+                                                  {"number": f"04012{(i * 37) % 1000:05d}", "format": "mdmf"}))
+                while len(rig.events("caller_pop")) == n:
+                    await asyncio.sleep(0.001)
+                rig.calls.on_line_event(LineEvent(EventKind.RINGS_STOPPED, time.monotonic(), "device"))
+                await rig.wait_bus("call_ended", lambda d, k=i: d["call_id"] == k + 1)
+            xs = sorted(rig.calls.pop_latency_ms)
+            p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+            print(f"caller-ID event -> pop, calls part alone (1,000 contacts): p50 {statistics.median(xs):.1f} ms  "
+                  f"p99 {p99:.1f} ms  max {xs[-1]:.1f} ms  n={len(xs)}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=40, help="calls per caller-ID standard for the latency")
@@ -108,6 +136,7 @@ def main() -> None:
         pdir = Path(prompts)
         false_digits(pdir)
         asyncio.run(cpu_per_call(pdir, args.call_seconds))
+        asyncio.run(pop_latency_direct(pdir, 200))
         asyncio.run(pop_latency(pdir, args.calls, args.speed))
 
 
