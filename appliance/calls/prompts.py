@@ -208,11 +208,14 @@ class PromptLibrary:
     def all_names(self) -> set[str]:
         return self.menu.prompt_names() | set(FLOW_TEXTS["en"]) - {"scale_hint", "question"}
 
-    def build_all(self) -> dict[str, int]:
-        """Build every prompt of every language now (first start); returns counts by source."""
+    def build_all(self, stop: threading.Event | None = None) -> dict[str, int]:
+        """Build every prompt of every language now (first start); returns counts by source.
+        ``stop`` set (daemon shutdown) ends the build between two prompts."""
         counts = {"recorded": 0, "speech": 0, "chime": 0}
         for lang in self.menu.languages:
             for name in sorted(self.all_names()):
+                if stop is not None and stop.is_set():
+                    return counts
                 before = self.fallbacks
                 self.pcm(name, lang)
                 if self.recorded(name, lang):
