@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.calls.menu import Action, MenuConfig, MenuSession
 from appliance.calls.prompts import PromptLibrary, beep, hold_audio, silence
-from appliance.calls.records import KEY_DEDUPE_WINDOW_S, CallRecord, KeyLog
+from appliance.calls.records import CallRecord, KeyLog
 from appliance.dsp import wav
+from appliance.errors import ApplianceError, StoreError
 from appliance.line.base import EventKind, LineDriver, LineEvent, PlayEnd
 from appliance.store.db import utcnow
 
@@ -40,11 +41,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SETTLE_S = 0.4  # after a barge-in, real seconds for the other source's report of the same key
 POLL_S = 0.005  # how often a wait checks the line clock (a fast simulated line runs ahead of real time)
 ANON_CHOICE_S = 4.0  # seconds to press 1 for an anonymous message
 MIN_VOICEMAIL_S = 1.0  # shorter than this (after the beep) is no message
 SURVEY_KEY_TIMEOUT_S = 10.0
 OUTBOUND_DIAL_TIMEOUT_S = 45.0
+MAX_CALL_S = 3600.0  # no answered call holds the line longer, whatever the driver misses
+FAR_END_GONE_TONES = ("busy", "congestion")  # heard while off-hook in a call: the caller has hung up
 
 
 def domain(name: str) -> ModuleType | None:
@@ -68,14 +72,27 @@ class DeskTookOver(Exception):
 
 
 class LineClock:
-    """Line time when the driver keeps it, else monotonic seconds."""
+    """Line time when the driver keeps it (a simulated line may run faster than real time), and
+    monotonic time too: a wait ends at whichever deadline comes first, so a device that stops
+    streaming audio (a half-duplex modem while it plays) cannot stall a timeout."""
 
     def __init__(self, driver: LineDriver) -> None:
         self.driver = driver
 
-    def now(self) -> float:
+    def line_now(self) -> float | None:
         t = getattr(self.driver, "line_time", None)
-        return float(t) if isinstance(t, (int, float)) else time.monotonic()
+        return float(t) if isinstance(t, (int, float)) else None
+
+    def deadline(self, seconds: float) -> tuple[float | None, float]:
+        line = self.line_now()
+        return (None if line is None else line + seconds), time.monotonic() + seconds
+
+    def expired(self, deadline: tuple[float | None, float]) -> bool:
+        line_deadline, mono_deadline = deadline
+        line = self.line_now()
+        if line_deadline is not None and line is not None and line >= line_deadline:
+            return True
+        return time.monotonic() >= mono_deadline
 
 
 @dataclass
@@ -124,7 +141,7 @@ class CallIO:
         self.clock = LineClock(driver)
         self.pending: list[str] = []  # keys that arrived while the flow was not waiting
         # both the device and our DSP may report one press; the driver stops a prompt on either
-        self.settle_s = KEY_DEDUPE_WINDOW_S if driver.capabilities.device_dtmf else 0.0
+        self.settle_s = SETTLE_S if driver.capabilities.device_dtmf else 0.0
 
     def _handle(self, event: LineEvent, *, desk_ends: bool = True) -> str | None:
         """A line event during the call: a new key, or raise when the call ends."""
@@ -138,6 +155,8 @@ class CallIO:
             raise CallGone(str(event.data.get("reason", "hangup")))
         elif kind == EventKind.DEVICE_LOST:
             raise CallGone("device_lost")
+        elif kind == EventKind.TONE and event.data.get("tone") in FAR_END_GONE_TONES:
+            raise CallGone(f"{event.data['tone']}_tone")  # the driver says HANGUP too; either alone ends the call
         elif kind == EventKind.DESK_OFF_HOOK:
             self.call.desk_off_hook = True
             if desk_ends:
@@ -160,25 +179,25 @@ class CallIO:
         self.drain(desk_ends=desk_ends)
         if self.pending:
             return self.pending.pop(0)
-        deadline = self.clock.now() + timeout
+        deadline = self.clock.deadline(timeout)
         while True:
             try:
                 event = await asyncio.wait_for(self.events.get(), POLL_S)
             except TimeoutError:
-                if self.clock.now() >= deadline:
+                if self.clock.expired(deadline):
                     return None
                 continue
             key = self._handle(event, desk_ends=desk_ends)
             if key is not None:
                 return key
-            if self.clock.now() >= deadline:
+            if self.clock.expired(deadline):
                 return None
 
     async def sleep(self, seconds: float, *, desk_ends: bool = True) -> None:
         """Wait ``seconds`` of line time, still watching for hang-up (keys are kept)."""
-        deadline = self.clock.now() + seconds
-        while self.clock.now() < deadline:
-            key = await self.next_key(deadline - self.clock.now(), desk_ends=desk_ends)
+        deadline = self.clock.deadline(seconds)
+        while not self.clock.expired(deadline):
+            key = await self.next_key(POLL_S * 4, desk_ends=desk_ends)
             if key is not None:
                 self.pending.append(key)
 
@@ -195,8 +214,11 @@ class CallIO:
             raise CallGone("device_lost")
         self.drain(desk_ends=desk_ends)
         if end == PlayEnd.INTERRUPTED and barge_in:
-            if self.settle_s:
-                await self.sleep(self.settle_s, desk_ends=desk_ends)  # let the twin report of the key arrive
+            if self.settle_s:  # let the twin report of the key arrive (real time: the modem's is late)
+                settle_end = time.monotonic() + self.settle_s
+                while time.monotonic() < settle_end:
+                    await asyncio.sleep(POLL_S)
+                self.drain(desk_ends=desk_ends)
             return bool(self.pending)  # empty: stopped by a duplicate report only, nothing new to act on
         return bool(self.pending) and barge_in
 
@@ -261,7 +283,11 @@ class CallFlow:
                     driver.record(float(self.settings.voicemail_max_seconds) * 10, end_keys="", max_silence=3600.0),
                     name=f"call-{call.call_id}-recording",
                 )
-            await self._menu(io, call, recorder)
+            async with asyncio.timeout(MAX_CALL_S):
+                await self._menu(io, call, recorder)
+        except TimeoutError:
+            call.detail["ended_by"] = "max_call_length"
+            log.warning("call %s: still going after %.0f s; hanging up", call.call_id, MAX_CALL_S)
         except CallGone as gone:
             call.detail["ended_by"] = gone.why
         except DeskTookOver:
@@ -291,7 +317,11 @@ class CallFlow:
         except (TimeoutError, asyncio.CancelledError, RuntimeError):
             return
         if call.recording is None and pcm:
-            call.recording = await self.store.run(self.recordings.save, pcm, f"call-{call.call_id}")
+            try:
+                call.recording = await self.store.run(self.recordings.save, pcm, f"call-{call.call_id}")
+            except StoreError as err:
+                log.error("call %s: recording not saved: %s", call.call_id, err)
+                call.detail["recording_skipped"] = "no_room"
 
     async def _menu(self, io: CallIO, call: Call, recorder: asyncio.Task[tuple[bytes, str]] | None) -> None:
         session = MenuSession(self.menu)
@@ -372,10 +402,22 @@ class CallFlow:
                 await io.say("vm_failed", barge_in=False)
             call.outcome = "menu"
             return
-        path = await self.store.run(self.recordings.save, pcm, f"vm-{call.call_id}", keep=True)
+        try:
+            path = await self.store.run(self.recordings.save, pcm, f"vm-{call.call_id}", keep=True)
+        except StoreError as err:  # the disk is full: say so rather than pretend
+            log.error("call %s: voice message not saved: %s", call.call_id, err)
+            call.detail["voicemail"] = "not_saved"
+            if why not in ("hangup", "device_lost"):
+                await io.say("vm_failed", barge_in=False)
+            return
         call.recording = path
         call.outcome = "voicemail"
-        complaint = await self.store.run(self._file_complaint, call, path, anonymous)
+        try:
+            complaint = await self.store.run(self._file_complaint, call, path, anonymous)
+        except ApplianceError as err:  # the message is kept on disk and in the call record
+            log.error("call %s: voice message %s not filed as a complaint: %s", call.call_id, path, err)
+            call.detail["complaint"] = "not_filed"
+            complaint = None
         if complaint is not None:
             call.detail["complaint_id"] = getattr(complaint, "complaint_id", None)
         if why not in ("hangup", "device_lost"):
@@ -411,10 +453,23 @@ class CallFlow:
         call.detail["survey_session"] = session.session_id
         complete = False
         try:
+            if self.prompts.tts.available:  # speak every question once now (cached), not between two keys
+                texts = [q.text_for(io.lang) for q in survey.questions if q.kind in ("scale", "yes_no")]
+                texts = [t for t in texts if t and not self.prompts.is_cached(t, io.lang)]
+                if texts:
+                    await asyncio.to_thread(lambda: [self.prompts.say(t, io.lang) for t in texts])
             await io.say("survey_intro")
             question = session.current_question()
             n = 1
             while question is not None:
+                if question.kind not in ("scale", "yes_no"):  # free text cannot be keyed: left unanswered
+                    result = await self.store.run(surveys.answer, self.store, session.session_id, "")
+                    if result.reask:
+                        result = await self.store.run(surveys.answer, self.store, session.session_id, "")
+                    complete = bool(result.finished)
+                    question = result.next_question
+                    n += 1
+                    continue
                 key = await self._ask(io, question, n)
                 if key is None:  # no answer twice: the caller stopped answering
                     break
@@ -434,7 +489,9 @@ class CallFlow:
     async def _ask(self, io: CallIO, question: Any, n: int) -> str | None:
         text = question.text_for(io.lang) if hasattr(question, "text_for") else ""
         for _ in range(2):
-            if text and self.prompts.tts.available:
+            if text and self.prompts.is_cached(text, io.lang):
+                pcm = self.prompts.say(text, io.lang)
+            elif text and self.prompts.tts.available:
                 pcm = await asyncio.to_thread(self.prompts.say, text, io.lang)
             else:
                 pcm = self.prompts.pcm("question", io.lang, n=n)
@@ -457,11 +514,11 @@ class CallFlow:
         self.bus.publish("line_state", {"state": "waiting_for_desk", "call_id": call.call_id,
                                         "number": call.number, "contact_id": call.contact_id})
         clips = hold_audio(self.settings.hold_audio_dir, self.prompts, io.lang)
-        deadline = io.clock.now() + self.settings.desk_wait_max
+        deadline = io.clock.deadline(self.settings.desk_wait_max)
         try:
             await io.say("desk_wait", barge_in=False)
             i = 0
-            while io.clock.now() < deadline:
+            while not io.clock.expired(deadline):
                 await io.play(clips[i % len(clips)] + silence(0.5), barge_in=False)
                 i += 1
         except DeskTookOver:
@@ -498,6 +555,7 @@ class CallFlow:
         except DeskTookOver:
             call.detail["ended_by"] = "desk_pickup"
         finally:
+            call.outcome = "answered"  # the callee answered (INTERFACES §2); the desk taking over is in detail
             with contextlib.suppress(Exception):
                 await driver.on_hook()
 

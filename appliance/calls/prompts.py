@@ -20,6 +20,7 @@ import collections
 import hashlib
 import logging
 import math
+import os
 import shutil
 import struct
 import subprocess
@@ -100,7 +101,7 @@ class Tts:
             raw = Path(tmp) / "raw.wav"
             subprocess.run([self.espeak, "-v", voice, "-s", "150", "-w", str(raw), "--", text],
                            check=True, capture_output=True, timeout=TTS_TIMEOUT_S)
-            part = out.with_suffix(".part.wav")
+            part = out.with_name(f"{out.stem}.{os.getpid()}-{threading.get_ident()}.part.wav")  # two builders
             # telephone band 300-3400 Hz, peak-normalised: what a line carries, and nothing the DSP mishears
             subprocess.run([self.sox, str(raw), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
                             str(part), "sinc", "300-3400", "gain", "-n", str(PROMPT_LEVEL_DB)],
@@ -150,6 +151,10 @@ class PromptLibrary:
             while len(self._mem) > MEMORY_CACHE_ENTRIES:
                 self._mem.popitem(last=False)
         return data
+
+    def is_cached(self, text: str, lang: str) -> bool:
+        """True when ``text`` is already spoken on disk (say() is then a quick read)."""
+        return self.cache_path(text, lang).is_file()
 
     def say(self, text: str, lang: str) -> bytes:
         """Any text at run time (a survey question), cached per text and language."""
@@ -203,11 +208,14 @@ class PromptLibrary:
     def all_names(self) -> set[str]:
         return self.menu.prompt_names() | set(FLOW_TEXTS["en"]) - {"scale_hint", "question"}
 
-    def build_all(self) -> dict[str, int]:
-        """Build every prompt of every language now (first start); returns counts by source."""
+    def build_all(self, stop: threading.Event | None = None) -> dict[str, int]:
+        """Build every prompt of every language now (first start); returns counts by source.
+        ``stop`` set (daemon shutdown) ends the build between two prompts."""
         counts = {"recorded": 0, "speech": 0, "chime": 0}
         for lang in self.menu.languages:
             for name in sorted(self.all_names()):
+                if stop is not None and stop.is_set():
+                    return counts
                 before = self.fallbacks
                 self.pcm(name, lang)
                 if self.recorded(name, lang):

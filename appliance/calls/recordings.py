@@ -88,8 +88,10 @@ class Recordings:
     def save(self, pcm: bytes, stem: str, keep: bool = False) -> str:
         """Write ``pcm`` as ``<stem>-<time>.wav`` (``keep``: a voice message); returns its path."""
         need = len(pcm) + 64
+        if need > self.max_bytes:  # would empty the whole store of recordings and still not fit
+            raise StoreFull(f"a {need // 1024} KiB recording is larger than line.recordings_max_mb")
         self.prune(need)
-        if self._free() - need < self.min_free_bytes or need > self.max_bytes:
+        if self._free() - need < self.min_free_bytes:
             raise StoreFull(f"no room for a {need // 1024} KiB recording under {self.dir}")
         sub = self.dir / ("messages" if keep else "calls")
         sub.mkdir(parents=True, exist_ok=True)

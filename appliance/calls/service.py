@@ -23,6 +23,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,7 @@ class CallsService(Service):
         self.pop_latency_ms: collections.deque[float] = collections.deque(maxlen=LATENCY_SAMPLES)
         self.counters = {"incoming": 0, "answered": 0, "missed": 0, "outbound": 0, "pops": 0}
         self._stopping = False
+        self._build_stop = threading.Event()
         line.set_handler(self.on_line_event)
 
     # -- the line's events in (called by the LineService, on the loop) --------------
@@ -152,12 +154,15 @@ class CallsService(Service):
         if closed or failed:
             log.warning("calls: %d call(s) and %d dial job(s) left by a restart were closed as failed", closed, failed)
         self.set_health("starting", "building voice prompts")
-        counts = await asyncio.to_thread(self.prompts.build_all)
-        self.set_health("ok", self._detail(counts), prompts=counts, menu=self.menu.source)
         self.ctx.bus.publish("line_state", {"state": "idle", "call_id": None})
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._event_loop(), name="calls-events")
+            tg.create_task(self._event_loop(), name="calls-events")  # a call during the build speaks on demand
             tg.create_task(self._job_loop(), name="calls-jobs")
+            try:
+                counts = await asyncio.to_thread(self.prompts.build_all, self._build_stop)
+            finally:
+                self._build_stop.set()  # cancelled: the thread stops at the next prompt (shutdown waits for it)
+            self.set_health("ok", self._detail(counts), prompts=counts, menu=self.menu.source)
 
     def _detail(self, counts: dict[str, int]) -> str:
         how = "spoken by espeak-ng" if counts["speech"] else "recorded" if counts["recorded"] else "CHIMES ONLY"
@@ -165,6 +170,7 @@ class CallsService(Service):
 
     async def stop(self) -> None:
         self._stopping = True
+        self._build_stop.set()
         driver = self.driver
         if self._call_task is not None and not self._call_task.done():
             if driver is not None:

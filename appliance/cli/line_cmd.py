@@ -100,7 +100,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     from appliance.line.service import SIM_CONTROL_NAME
-    from appliance.modem.simulator import control_request
+    from appliance.ptysim import control_request
 
     request = _request(args)
     config = load(args)

@@ -33,7 +33,11 @@ def build_services(ctx: AppContext) -> list[Service]:
     if ctx.config.modem.driver != "none":
         from appliance.modem.service import ModemService
 
-        services.append(ModemService(ctx))
+        modem = ModemService(ctx)
+        services.append(modem)
+        from appliance.calls.gsm import GsmCalls
+
+        modem.call_listener = GsmCalls(ctx, ctx.config.line.gsm_call_sms_reply).on_modem_event
     from appliance.followups.followups import reply_hook
     from appliance.inbound.service import InboundService
 

@@ -59,6 +59,7 @@ RING_GONE_S = 8.0  # no ring for this long after the last one: the ringing stopp
 VOICE_WINDOW_S = 1.0
 VOICE_NEEDED_S = 0.4  # this much untoned sound within the window: someone answered
 NO_DIALTONE_S = 3.0
+AUTO_ON_HOOK_S = 10.0  # after a hang-up nobody acted on, the driver puts the line on-hook itself
 MAX_RECORD_S = 3600.0
 
 
@@ -210,6 +211,9 @@ class AudioLine(LineDriver):
         self._last_ring: float | None = None
         self._rings = 0
         self._hangup_sent = False
+        self._hangup_at = 0.0
+        self._auto_on_hook: asyncio.Task[None] | None = None
+        self.auto_on_hook_s = AUTO_ON_HOOK_S
         self._dsp: LineDsp | None = None
         self._tones: LiveToneDetector | None = None
         self.counters: dict[str, int] = {"calls_answered": 0, "hangups": 0, "dsp_events": 0}
@@ -250,6 +254,7 @@ class AudioLine(LineDriver):
             if self._hangup_sent or self._state != LineState.OFF_HOOK:
                 return
             self._hangup_sent = True
+            self._hangup_at = self._line_time
             self.counters["hangups"] += 1
             self._finish_all(PlayEnd.HANGUP, "hangup")
         elif kind == EventKind.DTMF:
@@ -302,6 +307,15 @@ class AudioLine(LineDriver):
         self._track_dial(quiet)
         self._track_record(pcm, quiet)
         if (
+            self._hangup_sent
+            and self._state == LineState.OFF_HOOK
+            and self._line_time - self._hangup_at >= self.auto_on_hook_s
+            and (self._auto_on_hook is None or self._auto_on_hook.done())
+        ):
+            log.warning("line: the caller hung up %.0f s ago and nobody hung up; going on-hook", self.auto_on_hook_s)
+            self.counters["auto_on_hook"] = self.counters.get("auto_on_hook", 0) + 1
+            self._auto_on_hook = asyncio.get_running_loop().create_task(self.on_hook())
+        if (
             self._state == LineState.RINGING
             and self._last_ring is not None
             and self._line_time - self._last_ring > RING_GONE_S
@@ -328,8 +342,8 @@ class AudioLine(LineDriver):
         self.counters["dsp_events"] += 1
         kind = event.get("type")
         if kind == "dtmf":
-            if self._state != LineState.OFF_HOOK:
-                return  # on-hook digits are caller-ID digits, reported as caller_id
+            if self._state != LineState.OFF_HOOK or self._dialing is not None:
+                return  # caller-ID digits (reported as caller_id) or the echo of our own dialing
             self.emit(EventKind.DTMF, "dsp", digit=event["digit"])
         elif kind == "caller_id":
             data = {k: v for k, v in event.items() if k not in ("type", "start", "end")}
@@ -357,8 +371,8 @@ class AudioLine(LineDriver):
 
     def _track_dial(self, quiet: bool) -> None:
         dialing = self._dialing
-        if dialing is None or dialing.done.done():
-            return
+        if dialing is None or dialing.done.done() or self._play is not None:
+            return  # while our own digits play, their echo is no answer
         tones = self._tones
         voiced = not quiet and tones is not None and not tones.sounding
         dialing.heard_anything |= not quiet

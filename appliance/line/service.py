@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import Counter, Gauge
+
 from appliance.daemon.service import Service
 from appliance.errors import ApplianceError, DeviceError
 from appliance.line.base import EVENT_QUEUE_BOUND, EventKind, LineDriver, LineEvent
@@ -60,6 +62,28 @@ def build_driver(config: Config, data_dir: Path | None = None) -> LineDriver:
             random_calls_per_hour=cfg.sim_random_calls_per_hour,
             hangup_silence_s=cfg.hangup_silence,
         )
+    if cfg.driver == "v253":
+        from appliance.line.v253 import V253Line
+
+        if not cfg.port:
+            raise ApplianceError("line.driver = v253 needs line.port (e.g. /dev/ttyACM0)")
+        return V253Line(
+            cfg.port,
+            baudrate=cfg.baudrate,
+            country=country,
+            tone_country=cfg.tone_country,
+            hangup_silence_s=cfg.hangup_silence,
+        )
+    if cfg.driver == "usbbox":
+        from appliance.line.usbbox import UsbBoxLine
+
+        return UsbBoxLine.from_config(
+            vid_pid=cfg.usb_vid_pid,
+            audio=cfg.usb_audio,
+            country=country,
+            tone_country=cfg.tone_country,
+            hangup_silence_s=cfg.hangup_silence,
+        )
     raise ApplianceError(f"line.driver {cfg.driver!r} has no driver")
 
 
@@ -86,6 +110,12 @@ class LineService(Service):
         self._stopping = False
         self._device_present = False
         self.opens = 0
+        registry = ctx.registry
+        self.m_events = Counter(
+            "appliance_line_events", "phone-line events by kind and source", ["kind", "source"], registry=registry
+        )
+        self.m_up = Gauge("appliance_line_device_up", "1 while the line device is there", registry=registry)
+        self.m_dropped = Gauge("appliance_line_events_dropped", "line events dropped on full queues", registry=registry)
 
     def set_handler(self, handler: Handler | None) -> None:
         self.handler = handler
@@ -98,14 +128,17 @@ class LineService(Service):
     async def run(self) -> None:
         delay = OPEN_BACKOFF_S
         while not self._stopping:
-            driver = self._factory()
+            driver: LineDriver | None = None
             try:
+                driver = self._factory()  # may look for the device (USB box) and not find it
                 await driver.open()
             except (DeviceError, OSError) as err:
-                self.set_health("failed", f"cannot open the line: {err}; retrying in {delay:.0f} s", driver=driver.name)
-                log.warning("line %s: %s; retrying in %.0f s", driver.name, err, delay)
-                with contextlib.suppress(Exception):
-                    await driver.close()
+                name = driver.name if driver is not None else self.ctx.config.line.driver
+                self.set_health("failed", f"cannot open the line: {err}; retrying in {delay:.0f} s", driver=name)
+                log.warning("line %s: %s; retrying in %.0f s", name, err, delay)
+                if driver is not None:
+                    with contextlib.suppress(Exception):
+                        await driver.close()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, OPEN_BACKOFF_MAX_S)
                 continue
@@ -114,6 +147,7 @@ class LineService(Service):
             self.driver = driver
             self._device_present = True
             self._driver_ready.set()
+            self.m_up.set(1)
             self._report()
             try:
                 async for event in driver.events():
@@ -121,8 +155,10 @@ class LineService(Service):
                         self._device_present = False
                     elif event.kind == EventKind.DEVICE_BACK:
                         self._device_present = True
-                    if event.kind in (EventKind.DEVICE_LOST, EventKind.DEVICE_BACK, EventKind.RING):
-                        self._report()
+                    self._report()  # listeners hear only of changes
+                    self.m_events.labels(str(event.kind), event.source).inc()
+                    self.m_up.set(1 if self._device_present else 0)
+                    self.m_dropped.set(self.queue_dropped + int(getattr(driver, "dropped_events", 0)))
                     await self._dispatch(event)
             finally:
                 self._driver_ready.clear()

@@ -115,6 +115,12 @@ class SimExchange:
         self.last_dialed = ""
         self.dial_plans: dict[str, tuple[str, float]] = {}  # number ("" = next dial) -> (result, ring_s)
         self.unplugged = False
+        # what a device with its own DSP reports by itself (the V.253 simulator's chip); the
+        # sim driver wants none of it: it finds everything in the audio
+        self.keys_audio = True  # keys are DTMF audio on the line (False: the chip mutes them)
+        self.report_keys = False  # a DTMF device event when a key's audio starts
+        self.report_cid = False  # a caller_id device event when the caller-ID signal has ended
+        self.report_tones = False  # a tone device event when busy/congestion/ringback/dial starts
         self._script: deque[Step] = deque()
         self._audio: deque[bytes] = deque()
         self._audio_bytes = 0
@@ -149,6 +155,7 @@ class SimExchange:
             raise ValueError("max_rings: 1-50")
         steps = _check_script(script)
         cid = signals.caller_id_audio(std, number, name, reason=reason)
+        cid_data = {"number": number, "name": name, "reason": reason, "standard": std}
         self._new_call()
         self.state = "ringing"
         self.calls += 1
@@ -157,22 +164,28 @@ class SimExchange:
         self.caller = {"number": number, "name": name, "standard": std, "reason": reason}
         self._script = deque(steps)
         cad = signals.ring_cadence(self.country)
+        cid_s = len(cid) / 16000
         if std == "bell202":
             self._after(0.1, self._ring)
-            self._after(0.1 + cad[0] + 0.6, lambda: self._push(cid))
+            cid_at = 0.1 + cad[0] + 0.6
+            self._after(cid_at, lambda: self._push(cid))
         elif std == "v23":
             lead = 0.3  # after the line reversal
             self._after(lead, lambda: self._push(signals.alert_tone() + signals.silence(0.1, 8000) + cid))
-            self._after(lead + signals.ALERT_S + 0.1 + len(cid) / 16000 + 0.5, self._ring)
+            cid_at = lead + signals.ALERT_S + 0.1
+            self._after(cid_at + cid_s + 0.5, self._ring)
         else:
-            self._after(0.3, lambda: self._push(cid))
-            self._after(0.3 + len(cid) / 16000 + 0.4, self._ring)
+            cid_at = 0.3
+            self._after(cid_at, lambda: self._push(cid))
+            self._after(cid_at + cid_s + 0.4, self._ring)
+        if self.report_cid:
+            self._after(cid_at + cid_s + 0.02, lambda: self._event(EventKind.CALLER_ID, **cid_data))
         self.wake()
 
     def keys(self, digits: str) -> None:
         """The far end presses keys (DTMF audio on the line)."""
         self._require_far_end()
-        self._push(signals.keys(_check_script([["keys", digits]])[0][1]))
+        self._push_keys(str(_check_script([["keys", digits]])[0][1]))
 
     def speak(self, seconds: float = 2.0) -> None:
         self._require_far_end()
@@ -197,7 +210,7 @@ class SimExchange:
             self._set_loop(None)
         elif mode in ("busy", "congestion"):
             self._push(signals.silence(0.4, 8000))
-            self._set_loop(signals.progress_cycle(mode, self.country))
+            self._set_loop(signals.progress_cycle(mode, self.country), mode)
         else:
             self._set_loop(None)
         self.wake()
@@ -249,7 +262,7 @@ class SimExchange:
                 self._set_loop(None)
             else:
                 self.state = "dialtone"
-                self._set_loop(signals.progress_cycle("dial", self.country))
+                self._set_loop(signals.progress_cycle("dial", self.country), "dial")
         self.wake()
 
     def on_hook(self) -> None:
@@ -271,9 +284,9 @@ class SimExchange:
         self.state = "outgoing"
         self._push(signals.silence(0.5, 8000))
         if result in ("busy", "congestion"):
-            self._set_loop(signals.progress_cycle(result, self.country))
+            self._set_loop(signals.progress_cycle(result, self.country), result)
         elif result == "no_answer":
-            self._set_loop(signals.progress_cycle("ringback", self.country))
+            self._set_loop(signals.progress_cycle("ringback", self.country), "ringback")
         elif result == "answered":
             self._push(signals.progress_tone("ringback", self.country, ring_s))
             self._after(0.5 + ring_s, self._answered)
@@ -354,6 +367,15 @@ class SimExchange:
         self._audio.append(pcm)
         self._audio_bytes += len(pcm)
 
+    def _push_keys(self, digits: str) -> None:
+        audio = signals.keys(digits)
+        if self.report_keys:
+            start = self._audio_bytes / 16000
+            step = signals.KEY_ON_S + signals.KEY_OFF_S
+            for i, digit in enumerate(digits):
+                self._after(start + i * step, functools.partial(self._event, EventKind.DTMF, digit=digit))
+        self._push(audio if self.keys_audio else bytes(len(audio)))
+
     def _take(self) -> bytes:
         out = bytearray()
         while self._audio and len(out) < FRAME_BYTES:
@@ -370,9 +392,16 @@ class SimExchange:
             out += tail
         return bytes(out)
 
-    def _set_loop(self, pcm: bytes | None) -> None:
+    def _set_loop(self, pcm: bytes | None, tone: str = "") -> None:
         self._loop = pcm or None
         self._loop_pos = 0
+        if tone and self.report_tones:
+            delay = self._audio_bytes / 16000 + 1.0  # a chip needs a cycle or two to be sure
+            self._after(delay, functools.partial(self._tone_if, self._gen, tone))
+
+    def _tone_if(self, gen: int, tone: str) -> None:
+        if gen == self._gen:
+            self._event(EventKind.TONE, tone=tone)
 
     def _loop_frame(self) -> bytes:
         assert self._loop is not None
@@ -424,7 +453,7 @@ class SimExchange:
             elif op == "speech":
                 self._push(self._speech(arg))
             elif op == "keys":
-                self._push(signals.keys(arg))
+                self._push_keys(str(arg))
             else:
                 self._push(signals.silence(0.02, 8000))
                 delay = self._audio_bytes / 16000
@@ -444,6 +473,39 @@ class SimExchange:
         self._new_call()
         self.state = "desk_call" if self.desk_off_hook else "idle"
         self.caller = {} if self.state == "idle" else self.caller
+
+
+def exchange_control(ex: SimExchange, req: dict[str, Any]) -> bool:
+    """Apply one control request about the line itself (shared by both simulators);
+    False when ``op`` is not one of these. Raises ValueError/KeyError/TypeError on bad input."""
+    op = req.get("op")
+    if op == "ring":
+        number = req.get("number")
+        ex.incoming(
+            str(number) if number else None,
+            str(req["name"]) if req.get("name") else None,
+            standard=req.get("standard") or None,
+            reason=req.get("reason"),
+            script=req.get("script"),
+            max_rings=int(req.get("rings", DEFAULT_MAX_RINGS)),
+        )
+    elif op == "keys":
+        ex.keys(str(req["digits"]))
+    elif op == "speak":
+        ex.speak(float(req.get("seconds", 2.0)))
+    elif op == "hangup":
+        ex.far_hangup(str(req.get("mode", "event")))
+    elif op == "desk_pickup":
+        ex.desk_pickup()
+    elif op == "desk_hangup":
+        ex.desk_hangup()
+    elif op in ("busy", "no_answer", "answered", "congestion", "no_dialtone"):
+        ex.plan_dial(op, number=str(req.get("number", "")), ring_s=float(req.get("ring_s", 3.0)))
+    elif op == "dial_plan":
+        ex.plan_dial(str(req["result"]), number=str(req.get("number", "")), ring_s=float(req.get("ring_s", 3.0)))
+    else:
+        return False
+    return True
 
 
 class SimLine(AudioLine):
@@ -634,32 +696,8 @@ class SimLine(AudioLine):
             if not isinstance(req, dict):
                 raise ValueError("a JSON object is expected")
             op = req.get("op")
-            if op == "ring":
-                number = req.get("number")
-                ex.incoming(
-                    str(number) if number else None,
-                    str(req["name"]) if req.get("name") else None,
-                    standard=req.get("standard") or None,
-                    reason=req.get("reason"),
-                    script=req.get("script"),
-                    max_rings=int(req.get("rings", DEFAULT_MAX_RINGS)),
-                )
-            elif op == "keys":
-                ex.keys(str(req["digits"]))
-            elif op == "speak":
-                ex.speak(float(req.get("seconds", 2.0)))
-            elif op == "hangup":
-                ex.far_hangup(str(req.get("mode", "event")))
-            elif op == "desk_pickup":
-                ex.desk_pickup()
-            elif op == "desk_hangup":
-                ex.desk_hangup()
-            elif op in ("busy", "no_answer", "answered", "congestion", "no_dialtone"):
-                ex.plan_dial(op, number=str(req.get("number", "")), ring_s=float(req.get("ring_s", 3.0)))
-            elif op == "dial_plan":
-                ex.plan_dial(
-                    str(req["result"]), number=str(req.get("number", "")), ring_s=float(req.get("ring_s", 3.0))
-                )
+            if exchange_control(ex, req):
+                pass
             elif op == "unplug":
                 self.unplug()
             elif op == "replug":

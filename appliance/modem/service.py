@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -115,6 +115,7 @@ class ModemService(Service):
         self.paused = False
         self._reset_requested = False
         self.recoveries = 0
+        self.call_listener: Callable[[ModemEvent], None] | None = None  # set by the wiring (voice calls to the SIM)
         registry = ctx.registry
         self.m_sent = Counter("appliance_sms_sent", "SMS parts accepted by the modem", registry=registry)
         self.m_received = Counter("appliance_sms_received", "SMS parts received", registry=registry)
@@ -193,6 +194,8 @@ class ModemService(Service):
             return
         if event.kind in ("ring", "caller_id"):
             log.info("modem: incoming call%s", f" from {mask(event.number)}" if event.number else "")
+            if self.call_listener is not None:  # the call part: a missed call with caller pop
+                self.call_listener(event)
             return
         if len(self._events) >= MAX_PENDING_EVENTS:
             self._events.popleft()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from appliance.calls.records import get_call
 from appliance.calls.service import CallsService
 from appliance.config import Config, load_config
 from appliance.daemon.context import AppContext
+from appliance.line.base import LineDriver
 from appliance.line.service import LineService
 from appliance.line.sim import SimLine
 from appliance.store.db import Store
@@ -48,12 +50,17 @@ def rig_config(tmp_path: Path, **line: str) -> Config:
 
 
 class CallRig:
-    def __init__(self, config: Config, prompts_dir: Path, sim: SimLine | None = None) -> None:
+    def __init__(self, config: Config, prompts_dir: Path, driver: LineDriver | None = None) -> None:
         self.config = config
         self.prompts_dir = prompts_dir
-        self.sim = sim or SimLine(country=config.site.country, speed=0, echo_db=-30.0,
-                                  hangup_silence_s=config.line.hangup_silence)
+        self.driver: LineDriver = driver or SimLine(country=config.site.country, speed=0, echo_db=-30.0,
+                                                    hangup_silence_s=config.line.hangup_silence)
         self.bus_events: list[BusEvent] = []
+
+    @property
+    def sim(self) -> SimLine:
+        assert isinstance(self.driver, SimLine)
+        return self.driver
 
     async def __aenter__(self) -> CallRig:
         self.store = Store.open(self.config.db_path)
@@ -62,7 +69,7 @@ class CallRig:
         self.ctx.bus.bind(loop)
         self.ctx.wakeups.bind(loop)
         self.store.on_commit_signal = self.ctx.wakeups.notify
-        self.line = LineService(self.ctx, driver_factory=lambda: self.sim)
+        self.line = LineService(self.ctx, driver_factory=lambda: self.driver)
         self.calls = CallsService(self.ctx, self.line, prompts_dir=self.prompts_dir)
         self._sub_cm = self.ctx.bus.subscribe()
         self.sub = await self._sub_cm.__aenter__()
@@ -104,11 +111,15 @@ class CallRig:
 
     async def incoming(self, number: str | None, name: str | None = None, *, script: Any = None,
                        standard: str | None = None, reason: str | None = None, max_rings: int = 10,
-                       during: Callable[[], Awaitable[None]] | None = None, timeout: float = 120.0) -> dict[str, Any]:
-        """One incoming call to its end; returns its ``calls`` row."""
+                       during: Callable[[], Awaitable[None]] | None = None, timeout: float = 120.0,
+                       ring: Callable[[], None] | None = None) -> dict[str, Any]:
+        """One incoming call to its end (``ring`` starts it on another driver's simulator); its ``calls`` row."""
         ended_before = len(self.events("call_ended"))
-        self.sim.exchange.incoming(number, name, standard=standard, reason=reason, script=script,
-                                   max_rings=max_rings)
+        if ring is not None:
+            ring()
+        else:
+            self.sim.exchange.incoming(number, name, standard=standard, reason=reason, script=script,
+                                       max_rings=max_rings)
         if during is not None:
             await during()
 
@@ -132,7 +143,24 @@ async def call_rig(tmp_path: Path, prompts_dir: Path, **line: str) -> AsyncItera
 
 
 def run(coro: Awaitable[Any], timeout: float = 180.0) -> Any:
+    """``asyncio.run`` on a thread of its own (the browser tests keep a loop running on the main thread)."""
+
     async def main() -> Any:
         return await asyncio.wait_for(coro, timeout)
 
-    return asyncio.run(main())
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            error.append(err)
+
+    thread = threading.Thread(target=target, name="calls-test-loop")
+    thread.start()
+    thread.join(timeout + 30)
+    if error:
+        raise error[0]
+    assert result, f"the event loop did not finish in {timeout} s"
+    return result[0]

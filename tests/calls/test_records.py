@@ -56,9 +56,21 @@ def test_keylog_keeps_each_press_once() -> None:
     assert not log.add("1", 10.36, "dsp")
     assert log.add("2", 10.40, "dsp")
     assert not log.add("2", 10.50, "device")
-    assert log.add("2", 11.50, "dsp")  # far apart: a new press
-    assert not log.add("x", 12.0, "dsp")
+    assert log.add("2", 13.50, "dsp")  # far apart: a new press
+    assert not log.add("x", 14.0, "dsp")
     assert log.keys == "1122"
+
+
+def test_keylog_pairs_late_twins_by_order() -> None:
+    """A half-duplex modem hands our DSP the audio late: both of "77" are reported by the
+    device first, then by the DSP up to a second later; still two presses, not four."""
+    log = KeyLog()
+    assert log.add("7", 1.0, "device")
+    assert log.add("7", 1.3, "device")
+    assert not log.add("7", 1.9, "dsp")
+    assert not log.add("7", 2.2, "dsp")
+    assert log.add("7", 2.4, "dsp")  # a third press, heard by the DSP only
+    assert log.keys == "777"
 
 
 def test_keylog_is_bounded() -> None:

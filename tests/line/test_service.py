@@ -86,6 +86,8 @@ def test_service_runs_the_sim_reports_health_and_feeds_the_handler(tmp_path: Pat
         await asyncio.wait_for(task, 5)
         assert not driver.exchange.appliance_off_hook
         assert not (tmp_path / SIM_CONTROL_NAME).exists()
+        cid_count = ctx.registry.get_sample_value("appliance_line_events_total", {"kind": "caller_id", "source": "dsp"})
+        assert cid_count == 1
 
     try:
         run(main())
@@ -173,3 +175,33 @@ def test_build_driver_refuses_what_it_cannot_build(tmp_path: Path) -> None:
     config = make_config(tmp_path, driver="none")
     with pytest.raises(Exception, match="no driver"):
         build_driver(config)
+
+
+def test_the_v253_driver_opens_the_configured_port_through_the_service(tmp_path: Path) -> None:
+    from appliance.line.v253 import V253Line
+    from appliance.line.v253_sim import V253Simulator
+
+    with V253Simulator("usr5637", link=tmp_path / "ttyACM0", speed=4) as sim:
+        config = make_config(tmp_path, driver="v253", port=str(tmp_path / "ttyACM0"))
+        store = Store.open(config.db_path)
+
+        async def main() -> None:
+            service = LineService(AppContext(config=config, store=store))
+            task = asyncio.create_task(service.run())
+            driver = await asyncio.wait_for(service.wait_driver(), 10)
+            assert isinstance(driver, V253Line)
+            assert service.health.state == "ok" and service.health.info["simulated"] is False
+            assert "U.S. Robotics" in service.health.info["device"]
+            await service.stop()
+            await asyncio.wait_for(task, 5)
+
+        try:
+            run(main())
+        finally:
+            store.close()
+        assert not sim.state()["off_hook"]
+
+
+def test_v253_without_a_port_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=r"needs line\.port"):
+        build_driver(make_config(tmp_path, driver="v253"))

@@ -15,7 +15,7 @@ from appliance.dsp.chain import decode
 from appliance.line import signals
 from appliance.line.base import DialResult, EventKind, LineEvent, LineState, PlayEnd
 from appliance.line.sim import SimLine
-from appliance.modem.simulator import control_request
+from appliance.ptysim import control_request
 from tests.line.conftest import run, wait_for_event
 
 
@@ -435,3 +435,82 @@ def test_cli_without_a_daemon_says_so(
     monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
     assert cli_main(["line", "sim", "ring", "--number", "123"]) == 1
     assert "line.driver = sim" in capsys.readouterr().err
+
+
+def test_memory_and_file_handles_do_not_grow_over_many_calls() -> None:
+    import gc
+    import os
+    import tracemalloc
+
+    async def calls(line: SimLine, n: int) -> None:
+        for i in range(n):
+            line.exchange.incoming(f"04012{i:05d}", script=[["keys", "1"], ["hangup", "busy"]])
+            async for ev in line.events():
+                if ev.kind == EventKind.RING:
+                    await line.off_hook()
+                elif ev.kind == EventKind.HANGUP:
+                    await line.on_hook()
+                    break
+
+    async def main() -> tuple[int, int, int, int]:
+        line = SimLine(country="FI", speed=0)
+        await line.open()
+        try:
+            await calls(line, 20)  # warm up caches (speech, tone cycles)
+            gc.collect()
+            fd0 = len(os.listdir("/proc/self/fd"))
+            tracemalloc.start()
+            m0 = tracemalloc.get_traced_memory()[0]
+            await calls(line, 50)
+            gc.collect()
+            m1 = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+            fd1 = len(os.listdir("/proc/self/fd"))
+            assert line.counters["calls_answered"] == 70
+            return m0, m1, fd0, fd1
+        finally:
+            await line.close()
+
+    m0, m1, fd0, fd1 = run(main(), timeout=120)
+    assert fd1 == fd0
+    assert m1 - m0 < 100_000, f"memory grew {m1 - m0} bytes over 50 calls"
+
+
+def test_the_line_goes_on_hook_by_itself_when_nobody_acts_on_a_hang_up() -> None:
+    async def main() -> None:
+        line = SimLine(country="US", speed=0)
+        await line.open()
+        try:
+            line.exchange.incoming("0401234567", script=[["hangup", "busy"]])
+            await wait_for_event(line, EventKind.RING)
+            await line.off_hook()
+            await wait_for_event(line, EventKind.HANGUP)
+            t0 = line.line_time
+            while line.state == LineState.OFF_HOOK:  # the consumer forgets to hang up
+                await asyncio.sleep(0.001)
+            assert line.line_time - t0 >= line.auto_on_hook_s - 0.1
+            assert not line.exchange.appliance_off_hook
+            assert line.counters["auto_on_hook"] == 1
+        finally:
+            await line.close()
+
+    run(main())
+
+
+def test_calls_arrive_by_themselves_in_random_mode() -> None:
+    async def main() -> None:
+        line = SimLine(country="FI", speed=0, random_calls_per_hour=36000, seed=3)
+        await line.open()
+        try:
+            cid = await wait_for_event(line, EventKind.CALLER_ID)
+            assert len(cid.data["number"]) == 10
+            await wait_for_event(line, EventKind.RING)
+            await line.off_hook()
+            # the random caller presses keys and hangs up in one of the four ways
+            ev = await wait_for_event(line, EventKind.HANGUP)
+            assert ev.data["reason"] in ("loop_current", "busy_tone", "congestion_tone", "silence")
+            assert line.control({"op": "random", "calls_per_hour": 0})["ok"]
+        finally:
+            await line.close()
+
+    run(main())
