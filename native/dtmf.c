@@ -12,6 +12,10 @@
 #define MIN_GAIN 0.2f
 #define IN_SPEC_DEV 0.015f
 #define PRECHECK 0.4f
+/* Music: an octave (see note_below_octave()) */
+#define OCTAVE_MIN_RATIO 1.96f
+#define OCTAVE_MAX_RATIO 2.04f
+#define SUBHARMONIC_DB (-25.0f)
 
 static const float FREQS[DTMF_BINS] = {697.0f, 770.0f, 852.0f, 941.0f, 1209.0f, 1336.0f, 1477.0f, 1633.0f};
 static const char KEYS[16] = {'1', '2', '3', 'A', '4', '5', '6', 'B', '7', '8', '9', 'C', '*', '0', '#', 'D'};
@@ -142,6 +146,43 @@ static float harmonic_energy(const dtmf_rx_state *s, int k)
     return a1 * a1 + a2 * a2 - c * a1 * a2;
 }
 
+/* Hann-windowed DFT energy of the last two sub-blocks at w rad/sample (the
+ * window keeps a tone an octave away out of the bin: its rectangular sidelobe
+ * there is only ~25 dB down). Phasors by recurrence, in double: this runs only
+ * for a window that passed every other test. */
+static double hann_energy(const dtmf_rx_state *s, double w)
+{
+    int n = 2 * s->sub_len;
+    double complex z = 1.0, step = cexp(I * -w);
+    double complex h = 1.0, h_step = cexp(I * (2.0 * (double) PI_F / (double) (n + 1)));
+    double complex acc = 0.0;
+    for (int i = 0; i < n; i++) {
+        int idx = s->ring_pos + i;
+        if (idx >= n)
+            idx -= n;
+        h *= h_step;   /* Hann weights 0.5 - 0.5 cos(2 pi (i + 1) / (n + 1)), never zero */
+        acc += (0.5 - 0.5 * creal(h)) * (double) s->ring[idx] * z;
+        z *= step;
+    }
+    return creal(acc) * creal(acc) + cimag(acc) * cimag(acc);
+}
+
+/* Music, not a key: two partials of one note an octave apart. The second and
+ * fourth harmonics of a note near 415 Hz (G#4) fall on 852 and 1633 Hz within
+ * the frequency tolerance, and the row tone's own harmonic test cannot see it
+ * (its second harmonic is the column tone). Three DTMF pairs are 4 % short of an
+ * octave; in spec (1.5 % each way) they measure at most 1.976, and they have
+ * nothing at half the row frequency, where such a note has its fundamental. */
+static int note_below_octave(const dtmf_rx_state *s, int r, int c, const float *meas)
+{
+    double fr = (double) FREQS[r] * (1.0 + (double) meas[0]);
+    double ratio = (double) FREQS[c] * (1.0 + (double) meas[1]) / fr;
+    if (ratio < OCTAVE_MIN_RATIO || ratio > OCTAVE_MAX_RATIO)
+        return 0;
+    double w = 2.0 * (double) PI_F * fr / (double) s->sample_rate;
+    return hann_energy(s, 0.5 * w) > hann_energy(s, w) * pow(10.0, SUBHARMONIC_DB / 10.0);
+}
+
 /* Window gain of a tone d rad/sample off the bin (rectangular window of n samples). */
 static float offset_gain(float d, int n)
 {
@@ -247,6 +288,8 @@ static int window_hit(dtmf_rx_state *s, const float complex *ya, const float com
     float harm_row_hz = 2.0f * FREQS[r];
     if (fabsf(harm_row_hz - FREQS[c]) >= HARMONIC_CLEARANCE_HZ && harm_row_hz < 0.5f * (float) s->sample_rate
         && harmonic_energy(s, r) > row * s->harmonic_limit)
+        return 0;
+    if (note_below_octave(s, r, c, meas))
         return 0;
     return 1;
 }

@@ -10,7 +10,7 @@ NEEDED=(
   "libsystemd-dev:/usr/include/systemd/sd-daemon.h"
   "pkg-config:/usr/bin/pkg-config"
   "gcc:/usr/bin/gcc"
-  "libspandsp-dev:/usr/include/spandsp.h"
+  "libspandsp-dev:/usr/include/spandsp/adsi.h"
   "espeak-ng:/usr/bin/espeak-ng"
   "sox:/usr/bin/sox"
   "chromium:/usr/bin/chromium"
@@ -22,6 +22,15 @@ NEEDED=(
   "asterisk-core-sounds-it-wav:/usr/share/asterisk/sounds/it_IT_m_Carlo/activated.wav"
   "asterisk-core-sounds-ru-wav:/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU/activated.wav"
   "asterisk-moh-opsound-wav:/usr/share/asterisk/moh/macroform-cold_day.wav"
+  # recorded music of several kinds (game soundtracks): the music talk-off corpus
+  # (appliance/dsp/music_corpus.py, tests/dsp/test_music_talkoff.py)
+  "wesnoth-1.16-music:/usr/share/games/wesnoth/1.16/data/core/music/nunc_dimittis.ogg"
+  "singularity-music:/usr/share/games/singularity/music/Awakening.ogg"
+  "nexuiz-music:/usr/share/games/nexuiz/data/music.pk3"
+  "warzone2100-music:/usr/share/games/warzone2100/music/menu.opus"
+  "hyperrogue-music:/usr/share/hyperrogue/music/hr3-hell.ogg"
+  "drascula-music:/usr/share/scummvm/drascula/audio/track1.ogg"
+  "opus-tools:/usr/bin/opusdec"
 )
 [ "${1:-}" = "--runtime" ] && NEEDED=(
   "mosquitto:/usr/sbin/mosquitto"

@@ -18,6 +18,8 @@ KEYS = "123A456B789C*0#D"
 IN_SPEC_DEV = 0.015
 PRECHECK = 0.4
 HARMONIC_CLEARANCE_HZ = 100.0
+OCTAVE_MIN_RATIO, OCTAVE_MAX_RATIO = 1.96, 2.04
+SUBHARMONIC_DB = -25.0
 
 
 @dataclass
@@ -75,6 +77,22 @@ def _gain(d: float, n: int) -> float:
         return 1.0
     g = (math.sin(half * n) / (n * math.sin(half))) ** 2
     return max(g, 0.2)
+
+
+def _note_below_octave(ring: np.ndarray, rate: int, r: int, c: int, devs: list[float]) -> bool:
+    """Two partials of one note an octave apart: measured ratio within 2 % of 2:1 and,
+    Hann-windowed, energy at half the row frequency at most 25 dB under the row's."""
+    fr = FREQS[r] * (1 + devs[0])
+    ratio = FREQS[c] * (1 + devs[1]) / fr
+    if not OCTAVE_MIN_RATIO <= ratio <= OCTAVE_MAX_RATIO:
+        return False
+    n = np.arange(len(ring))
+    hann = np.hanning(len(ring) + 2)[1:-1]
+
+    def energy(f: float) -> float:
+        return float(abs((ring * hann * np.exp(-2j * np.pi * f / rate * n)).sum()) ** 2)
+
+    return energy(fr / 2) > energy(fr) * _p(SUBHARMONIC_DB)
 
 
 def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[str, int, int]], list[Window]]:
@@ -151,6 +169,8 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
                             and harm(r) > row * _p(-p.max_harmonic_db)
                         ):
                             reasons.append("harmonic")
+                        elif _note_below_octave(ring, rate, r, c, devs):
+                            reasons.append("octave")
         hit = -1 if reasons else r * 4 + (c - 4)
         windows.append(Window(pos - 2 * sub, hit, reasons, meas))
         if cur >= 0:
