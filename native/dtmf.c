@@ -438,16 +438,10 @@ GOERTZEL_CLONES void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n
         if (s->fill < s->groups_len) {
             if (s->n_pending > 0 || n < 4) {
                 /* a four-sample group split across calls: collect it first */
-                while (s->n_pending < 4 && n > 0) {
-                    s->pending[s->n_pending++] = *pcm++;
-                    n--;
-                    s->pos++;
-                }
-                if (s->n_pending < 4)
+                if (!goertzel_collect_group(s->pending, &s->n_pending, &pcm, &n, &s->pos))
                     return;
                 goertzel_bank_run4(&s->bank, 1, s->s1, s->s2, s->pending, 1, s->energy);
                 to_ring(s, s->pending, 4);
-                s->n_pending = 0;
                 s->fill += 4;
             } else {
                 size_t groups = (size_t) (s->groups_len - s->fill) / 4;
