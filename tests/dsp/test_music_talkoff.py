@@ -104,3 +104,39 @@ def test_octave_test_keeps_in_spec_digits(rate: int, low: float, high: float) ->
         noisy = add_noise(pcm, 20.0, dbm0_rms(level) * 2**0.5, seed=int(-level))
         rx = DtmfReceiver(rate)
         assert "".join(d.digit for d in rx.feed(noisy) + rx.flush()) == "26C" * 3
+
+
+def _note(f0: float, partials: dict[int, float], seconds: float, rate: int) -> bytes:
+    """A steady note: the given partials (number -> dBm0), phase-locked, between silences."""
+    import numpy as np
+
+    from appliance.dsp.testsignals import dbm0_rms
+
+    t = np.arange(int(seconds * rate)) / rate
+    x = sum(dbm0_rms(level) * 2**0.5 * np.sin(2 * np.pi * k * f0 * t + 0.3 * k) for k, level in partials.items())
+    pad = np.zeros(rate // 4)
+    return np.round(np.concatenate([pad, x, pad])).astype("<i2").tobytes()
+
+
+# (digit, row) of the three pairs near an octave
+NEAR_OCTAVE = [("2", 697.0), ("6", 770.0), ("C", 852.0)]
+COLUMN = {"2": 1336.0, "6": 1477.0, "C": 1633.0}
+
+
+def _octave_under(digit: str, row: float) -> float:
+    """The frequency f with f and 2f as far (~2.1 %) from the row and column tones."""
+    col = COLUMN[digit]
+    return row * (1 - (2 * row - col) / (2 * row + col))
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.parametrize("digit,row", NEAR_OCTAVE)
+def test_a_note_and_its_own_octave_is_not_a_key(rate: int, digit: str, row: float) -> None:
+    """A note ~2.1 % under a row tone with its second harmonic as far over the column
+    tone: both in the frequency tolerance, no energy below, but phase-locked at exactly
+    2:1. Two tones unlocked and 1.5 % off are a key (see above)."""
+    f0 = _octave_under(digit, row)
+    for second in (-10.0, -14.0):
+        pcm = _note(f0, {1: -10.0, 2: second}, 0.3, rate)
+        rx = DtmfReceiver(rate)
+        assert [d.digit for d in rx.feed(pcm) + rx.flush()] == [], (digit, second)
