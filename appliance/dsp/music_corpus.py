@@ -83,21 +83,23 @@ def available() -> list[Corpus]:
     return out
 
 
-def _sox_to_raw(src: Path) -> bytes:
+def _sox_to_raw(src: Path, max_seconds: float | None) -> bytes:
     cmd = ["sox", "-V1", str(src), "-t", "raw", "-e", "signed-integer", "-b", "16", "-L",
            "-c", "1", "-r", str(RATE), "-", "remix", "-", "rate", "-h"]
+    if max_seconds is not None:
+        cmd += ["trim", "0", f"{max_seconds:g}"]  # sox stops decoding there
     return subprocess.run(cmd, capture_output=True, check=True, timeout=DECODE_TIMEOUT_S).stdout
 
 
-def _decode(src: Path) -> bytes:
+def _decode(src: Path, max_seconds: float | None = None) -> bytes:
     if src.suffix == ".opus":
         with tempfile.TemporaryDirectory() as tmp:
             wav = Path(tmp) / "track.wav"
             # Opus decodes straight to 8 kHz (band-limited by the decoder itself)
             subprocess.run(["opusdec", "--quiet", "--rate", str(RATE), str(src), str(wav)], check=True,
                            capture_output=True, timeout=DECODE_TIMEOUT_S)
-            return _sox_to_raw(wav)
-    return _sox_to_raw(src)
+            return _sox_to_raw(wav, max_seconds)
+    return _sox_to_raw(src, max_seconds)
 
 
 def _cached(key: str, make: Callable[[], bytes]) -> bytes:
@@ -129,13 +131,16 @@ def track_names(corpus: Corpus) -> list[str]:
     return sorted(names)
 
 
-def tracks(corpus: Corpus, only: set[str] | None = None) -> Iterator[tuple[str, bytes]]:
+def tracks(corpus: Corpus, only: set[str] | None = None,
+           max_seconds: float | None = None) -> Iterator[tuple[str, bytes]]:
     """(track name, 8 kHz 16-bit LE mono PCM) for every track of an installed corpus
-    (or only the named ones), decoded once and cached."""
+    (or only the named ones; at most ``max_seconds`` of each), decoded once and cached."""
     for src in sorted(corpus.root.glob(corpus.pattern)):
         if src.name in SILENT_TRACKS:
             continue
         stamp = f"{src}:{src.stat().st_size}:{int(src.stat().st_mtime)}"
+        if max_seconds is not None:
+            stamp += f":first {max_seconds:g} s"
         if src.suffix == ".pk3":
             for member in _members(src):
                 if only is not None and Path(member).stem not in only:
@@ -143,7 +148,7 @@ def tracks(corpus: Corpus, only: set[str] | None = None) -> Iterator[tuple[str, 
 
                 def extract(member: str = member, src: Path = src) -> bytes:
                     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(src) as archive:
-                        return _decode(Path(archive.extract(member, tmp)))
+                        return _decode(Path(archive.extract(member, tmp)), max_seconds)
 
                 pcm = _cached(f"{stamp}:{member}", extract)
                 if len(pcm) > 2 * RATE * MIN_TRACK_S:  # jingles and effects are not music
@@ -151,7 +156,7 @@ def tracks(corpus: Corpus, only: set[str] | None = None) -> Iterator[tuple[str, 
             continue
         if only is not None and src.stem not in only:
             continue
-        yield src.stem, _cached(stamp, functools.partial(_decode, src))
+        yield src.stem, _cached(stamp, functools.partial(_decode, src, max_seconds))
 
 
 def normalise(pcm: bytes, level_dbm0: float = NOMINAL_DBM0) -> bytes:
