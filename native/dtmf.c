@@ -12,6 +12,11 @@
 #define MIN_GAIN 0.2f
 #define IN_SPEC_DEV 0.015f
 #define PRECHECK 0.4f
+/* Music: an octave (see note_below_octave()) */
+#define OCTAVE_MIN_RATIO 1.96f
+#define OCTAVE_MAX_RATIO 2.04f
+#define OCTAVE_LOCK_HZ 8.0     /* |f_col - 2 f_row| under this over a candidate: phase-locked */
+#define SUBHARMONIC_DB (-25.0f)
 
 static const float FREQS[DTMF_BINS] = {697.0f, 770.0f, 852.0f, 941.0f, 1209.0f, 1336.0f, 1477.0f, 1633.0f};
 static const char KEYS[16] = {'1', '2', '3', 'A', '4', '5', '6', 'B', '7', '8', '9', 'C', '*', '0', '#', 'D'};
@@ -142,6 +147,43 @@ static float harmonic_energy(const dtmf_rx_state *s, int k)
     return a1 * a1 + a2 * a2 - c * a1 * a2;
 }
 
+/* Hann-windowed DFT energy of the last two sub-blocks at w rad/sample (the
+ * window keeps a tone an octave away out of the bin: its rectangular sidelobe
+ * there is only ~25 dB down). Phasors by recurrence, in double: this runs only
+ * for a window that passed every other test. */
+static double hann_energy(const dtmf_rx_state *s, double w)
+{
+    int n = 2 * s->sub_len;
+    double complex z = 1.0, step = cexp(I * -w);
+    double complex h = 1.0, h_step = cexp(I * (2.0 * (double) PI_F / (double) (n + 1)));
+    double complex acc = 0.0;
+    for (int i = 0; i < n; i++) {
+        int idx = s->ring_pos + i;
+        if (idx >= n)
+            idx -= n;
+        h *= h_step;   /* Hann weights 0.5 - 0.5 cos(2 pi (i + 1) / (n + 1)), never zero */
+        acc += (0.5 - 0.5 * creal(h)) * (double) s->ring[idx] * z;
+        z *= step;
+    }
+    return creal(acc) * creal(acc) + cimag(acc) * cimag(acc);
+}
+
+/* Music, not a key: two partials of one note an octave apart. The second and
+ * fourth harmonics of a note near 415 Hz (G#4) fall on 852 and 1633 Hz within
+ * the frequency tolerance, and the row tone's own harmonic test cannot see it
+ * (its second harmonic is the column tone). Three DTMF pairs are 4 % short of an
+ * octave; in spec (1.5 % each way) they measure at most 1.976, and they have
+ * nothing at half the row frequency, where such a note has its fundamental. */
+static int note_below_octave(const dtmf_rx_state *s, int r, int c, const float *meas)
+{
+    double fr = (double) FREQS[r] * (1.0 + (double) meas[0]);
+    double ratio = (double) FREQS[c] * (1.0 + (double) meas[1]) / fr;
+    if (ratio < OCTAVE_MIN_RATIO || ratio > OCTAVE_MAX_RATIO)
+        return 0;
+    double w = 2.0 * (double) PI_F * fr / (double) s->sample_rate;
+    return hann_energy(s, 0.5 * w) > hann_energy(s, w) * pow(10.0, SUBHARMONIC_DB / 10.0);
+}
+
 /* Window gain of a tone d rad/sample off the bin (rectangular window of n samples). */
 static float offset_gain(float d, int n)
 {
@@ -196,7 +238,7 @@ static float energy_of(float complex z)
 
 /* The strict test a window must pass to count towards starting digit (row, col). */
 static int window_hit(dtmf_rx_state *s, const float complex *ya, const float complex *yb, const float complex *w,
-                      const float *we, float win_energy, int r, int c, float *meas)
+                      const float *we, float win_energy, int r, int c, float *meas, float complex *psi)
 {
     int sub = s->sub_len;
     float e_new = s->sub_energy[0], e_old = s->sub_energy[1];
@@ -220,6 +262,7 @@ static int window_hit(dtmf_rx_state *s, const float complex *ya, const float com
     const float complex *inv_sub = (const float complex *) s->inv_det_sub;
     unmix(kern_sub, inv_sub, ya, r, c, &ar, &ac);
     unmix(kern_sub, inv_sub, yb, r, c, &br, &bc);
+    *psi = bc * conjf(br) * conjf(br);
     float complex adv[2] = {br * conjf(ar) * rot[r], bc * conjf(ac) * rot[c]};
     int bins[2] = {r, c};
     float corrected[2] = {row, col};
@@ -248,6 +291,8 @@ static int window_hit(dtmf_rx_state *s, const float complex *ya, const float com
     if (fabsf(harm_row_hz - FREQS[c]) >= HARMONIC_CLEARANCE_HZ && harm_row_hz < 0.5f * (float) s->sample_rate
         && harmonic_energy(s, r) > row * s->harmonic_limit)
         return 0;
+    if (note_below_octave(s, r, c, meas))
+        return 0;
     return 1;
 }
 
@@ -262,6 +307,33 @@ static int window_continues(const dtmf_rx_state *s, const float *we, float win_e
     if (we[c] > we[r] * 2.0f * s->reverse_twist || we[r] > we[c] * 2.0f * s->normal_twist)
         return 0;
     return we[r] + we[c] >= s->p.min_cont_ratio * (float) s->sub_len * win_energy;
+}
+
+/* Music, not a key: the column tone phase-locked an octave above the row tone (a
+ * note and its own second harmonic, or two harmonics of a lower note) over the
+ * candidate's windows. Only the pairs 697/1336, 770/1477 and 852/1633 come near an
+ * octave; in spec their f_col - 2 f_row is -17 Hz or further from 0, for a locked
+ * octave it is 0. The phase of col * conj(row)^2 turns by 2 pi (f_col - 2 f_row) per
+ * second: measured from the candidate's first window to its last (~20-25 ms, so a
+ * window's phase error weighs a quarter as much as in one window's estimate), the
+ * turns counted from the windows' own frequency estimates. */
+static int candidate_octave(const dtmf_rx_state *s, float complex psi_now)
+{
+    int r = s->cand_digit / 4, c = 4 + s->cand_digit % 4;
+    int k = s->subs_seen - s->cand_psi_sub;
+    if (c - 4 != r + 1 || r > 2 || k <= 0)
+        return 0;
+    double two_pi = 2.0 * (double) PI_F, rate = (double) s->sample_rate;
+    double span = (double) s->sub_len * (double) k;   /* samples */
+    double dr = 0.5 * ((double) s->cand_min[0] + (double) s->cand_max[0]);
+    double dc = 0.5 * ((double) s->cand_min[1] + (double) s->cand_max[1]);
+    double coarse_hz = (double) FREQS[c] * (1.0 + dc) - 2.0 * (double) FREQS[r] * (1.0 + dr);
+    double predicted = two_pi * coarse_hz * span / rate;
+    float complex start = s->cand_psi[0] + I * s->cand_psi[1];
+    double fine = (double) cargf(psi_now * conjf(start));
+    double turns = nearbyint((predicted - fine) / two_pi);
+    double hz = (fine + two_pi * turns) * rate / (two_pi * span);
+    return fabs(hz) < OCTAVE_LOCK_HZ;
 }
 
 /* The candidate's tones held their frequency and level over its windows. */
@@ -291,7 +363,8 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
     int64_t win_start = s->pos - 2 * sub;
     int r = best_in(we, 0), c = best_in(we, 4);
     float meas[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    int hit = window_hit(s, ya, yb, w, we, win_energy, r, c, meas) ? (r * 4 + (c - 4)) : -1;
+    float complex psi = 0.0f;
+    int hit = window_hit(s, ya, yb, w, we, win_energy, r, c, meas, &psi) ? (r * 4 + (c - 4)) : -1;
 
     if (s->cur_digit >= 0) {
         float e_new = s->sub_energy[0];
@@ -311,8 +384,8 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
                 s->cand_min[i] = meas[i] < s->cand_min[i] ? meas[i] : s->cand_min[i];
                 s->cand_max[i] = meas[i] > s->cand_max[i] ? meas[i] : s->cand_max[i];
             }
-            if (s->cand_count == s->p.start_windows && !candidate_steady(s))
-                s->cand_count = 0;   /* a wandering pitch or level: speech or music, not a key */
+            if (s->cand_count == s->p.start_windows && (!candidate_steady(s) || candidate_octave(s, psi)))
+                s->cand_count = 0;   /* a wandering pitch or level, or a note and its octave: not a key */
         }
         if (hit != s->cand_digit || s->cand_count == 0) {
             float e_old = s->sub_energy[1], e_new = s->sub_energy[0];
@@ -329,6 +402,9 @@ static void judge_window(dtmf_rx_state *s, const float complex *yb)
             s->cand_start = start;
             memcpy(s->cand_min, meas, sizeof(meas));
             memcpy(s->cand_max, meas, sizeof(meas));
+            s->cand_psi[0] = crealf(psi);
+            s->cand_psi[1] = cimagf(psi);
+            s->cand_psi_sub = s->subs_seen;
         }
         if (s->cand_count >= s->p.start_windows) {
             if (s->cur_digit >= 0) {
@@ -395,16 +471,10 @@ GOERTZEL_CLONES void dtmf_rx_feed(dtmf_rx_state *s, const int16_t *pcm, size_t n
         if (s->fill < s->groups_len) {
             if (s->n_pending > 0 || n < 4) {
                 /* a four-sample group split across calls: collect it first */
-                while (s->n_pending < 4 && n > 0) {
-                    s->pending[s->n_pending++] = *pcm++;
-                    n--;
-                    s->pos++;
-                }
-                if (s->n_pending < 4)
+                if (!goertzel_collect_group(s->pending, &s->n_pending, &pcm, &n, &s->pos))
                     return;
                 goertzel_bank_run4(&s->bank, 1, s->s1, s->s2, s->pending, 1, s->energy);
                 to_ring(s, s->pending, 4);
-                s->n_pending = 0;
                 s->fill += 4;
             } else {
                 size_t groups = (size_t) (s->groups_len - s->fill) / 4;

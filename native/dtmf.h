@@ -81,6 +81,8 @@ typedef struct dtmf_rx_state {
     int64_t cand_start;
     float cand_min[4];                /* row/col deviation and energy over the candidate */
     float cand_max[4];
+    float cand_psi[2];                /* col * conj(row)^2 at the candidate's first window */
+    int32_t cand_psi_sub;             /* ... and the sub-block it was measured in */
     float level_spread;
     int32_t cur_digit;
     int32_t misses;

@@ -12,6 +12,7 @@
  */
 #ifndef APPLIANCE_GOERTZEL_H
 #define APPLIANCE_GOERTZEL_H
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -113,4 +114,23 @@ static inline float goertzel_energy_take(float *energy)
 #else
 #define GOERTZEL_CLONES
 #endif
+
+/* A four-sample group split across feed calls: moves samples from *pcm (*n of
+ * them, advancing *pos by each) into pending until it holds four. Returns 1 with
+ * the whole group in pending (and *n_pending back to 0), 0 when the input ran
+ * out first (the samples wait there for the next call). */
+static inline int goertzel_collect_group(int16_t pending[4], int32_t *n_pending, const int16_t **pcm,
+                                         size_t *n, int64_t *pos)
+{
+    while (*n_pending < 4 && *n > 0) {
+        pending[(*n_pending)++] = *(*pcm)++;
+        (*n)--;
+        (*pos)++;
+    }
+    if (*n_pending < 4)
+        return 0;
+    *n_pending = 0;
+    return 1;
+}
+
 #endif

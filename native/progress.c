@@ -203,14 +203,8 @@ GOERTZEL_CLONES void progress_feed(progress_state *s, const int16_t *pcm, size_t
         const int16_t *group = pcm;
         int groups;
         if (s->n_pending > 0 || n < 4) {
-            while (s->n_pending < 4 && n > 0) {
-                s->pending[s->n_pending++] = *pcm++;
-                n--;
-                s->pos++;
-            }
-            if (s->n_pending < 4)
+            if (!goertzel_collect_group(s->pending, &s->n_pending, &pcm, &n, &s->pos))
                 return;
-            s->n_pending = 0;
             group = s->pending;
             groups = 1;
         } else {

@@ -42,6 +42,15 @@ TEST=(
   "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc"
   "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
   "qemu-user:/usr/bin/qemu-aarch64"
+  # recorded music of several kinds (game soundtracks): the music talk-off corpus
+  # (appliance/dsp/music_corpus.py, tests/dsp/test_music_talkoff.py)
+  "wesnoth-1.16-music:/usr/share/games/wesnoth/1.16/data/core/music/nunc_dimittis.ogg"
+  "singularity-music:/usr/share/games/singularity/music/Awakening.ogg"
+  "nexuiz-music:/usr/share/games/nexuiz/data/music.pk3"
+  "warzone2100-music:/usr/share/games/warzone2100/music/menu.opus"
+  "hyperrogue-music:/usr/share/hyperrogue/music/hr3-hell.ogg"
+  "drascula-music:/usr/share/scummvm/drascula/audio/track1.ogg"
+  "opus-tools:/usr/bin/opusdec"
 )
 
 case "${1:-}" in

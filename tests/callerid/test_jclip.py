@@ -280,3 +280,18 @@ def test_at_least_as_good_as_spandsp(snr: float, level: float) -> None:
     ours = sum(_ours(p, 8000) for p in signals)
     theirs = sum(_spandsp(p) for p in signals)
     assert ours >= theirs, (ours, theirs)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_after_line_reversal_and_hum(rate: int) -> None:
+    """JCLIP follows a line reversal (a DC step, a click) and the CAR signal; on the audio
+    a step, then the mark run, with 50 Hz hum under everything."""
+    n_lead = int(0.4 * rate)
+    lead = np.zeros(n_lead)
+    lead[int(0.1 * rate):] = 6000.0  # the reversal: a step that the line then holds
+    burst = np.frombuffer(jclip_signal(MSG, sample_rate=rate, level_dbm0=-20.0), "<i2").astype(float)
+    x = np.concatenate([lead, burst + 6000.0, np.full(int(0.3 * rate), 6000.0)])
+    x += 300.0 * np.sin(2 * np.pi * 50.0 * np.arange(len(x)) / rate)
+    pcm = np.round(x).astype("<i2").tobytes()
+    events = [e for e in decode(pcm, rate) if e["type"] == "caller_id"]
+    assert [(e["format"], e.get("number")) for e in events] == [("jclip", "0312345678")]

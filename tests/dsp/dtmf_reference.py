@@ -18,6 +18,9 @@ KEYS = "123A456B789C*0#D"
 IN_SPEC_DEV = 0.015
 PRECHECK = 0.4
 HARMONIC_CLEARANCE_HZ = 100.0
+OCTAVE_MIN_RATIO, OCTAVE_MAX_RATIO = 1.96, 2.04
+OCTAVE_LOCK_HZ = 8.0
+SUBHARMONIC_DB = -25.0
 
 
 @dataclass
@@ -77,6 +80,40 @@ def _gain(d: float, n: int) -> float:
     return max(g, 0.2)
 
 
+def _note_below_octave(ring: np.ndarray, rate: int, r: int, c: int, devs: list[float]) -> bool:
+    """Two partials of one note an octave apart: measured ratio within 2 % of 2:1 and,
+    Hann-windowed, energy at half the row frequency at most 25 dB under the row's."""
+    fr = FREQS[r] * (1 + devs[0])
+    ratio = FREQS[c] * (1 + devs[1]) / fr
+    if not OCTAVE_MIN_RATIO <= ratio <= OCTAVE_MAX_RATIO:
+        return False
+    n = np.arange(len(ring))
+    hann = np.hanning(len(ring) + 2)[1:-1]
+
+    def energy(f: float) -> float:
+        return float(abs((ring * hann * np.exp(-2j * np.pi * f / rate * n)).sum()) ** 2)
+
+    return energy(fr / 2) > energy(fr) * _p(SUBHARMONIC_DB)
+
+
+def _locked_octave(cand: int, cand_min: np.ndarray, cand_max: np.ndarray, psi: complex, psi_start: complex,
+                   k: int, sub: int, rate: int) -> bool:
+    """The column tone phase-locked an octave above the row tone over the candidate:
+    f_col - 2 f_row from the turn of col * conj(row)^2 across k sub-blocks, the whole
+    turns counted from the windows' frequency estimates; under OCTAVE_LOCK_HZ."""
+    r, c = cand // 4, 4 + cand % 4
+    if c - 4 != r + 1 or r > 2 or k <= 0:
+        return False
+    dr, dc = 0.5 * (cand_min[0] + cand_max[0]), 0.5 * (cand_min[1] + cand_max[1])
+    coarse_hz = FREQS[c] * (1 + dc) - 2 * FREQS[r] * (1 + dr)
+    span = sub * k
+    predicted = 2 * np.pi * coarse_hz * span / rate
+    fine = float(np.angle(psi * np.conj(psi_start)))
+    turns = round((predicted - fine) / (2 * np.pi))
+    hz = (fine + 2 * np.pi * turns) * rate / (2 * np.pi * span)
+    return bool(abs(hz) < OCTAVE_LOCK_HZ)
+
+
 def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[str, int, int]], list[Window]]:
     """Digits (digit, start, end in samples) and the per-window judgements."""
     p = p or Params()
@@ -95,6 +132,7 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
     windows: list[Window] = []
     cand, cand_count, cand_start, cand_gaps = -1, 0, 0, 0
     cand_min = cand_max = np.zeros(4)
+    cand_psi, cand_psi_b = 0j, 0
     cur, misses, ref, cur_start, strong_end, tail, after = -1, 0, 0.0, 0, 0, 0, False
     for b in range(1, n_sub):
         pos = (b + 1) * sub
@@ -104,6 +142,7 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
         r, c = int(np.argmax(we[:4])), 4 + int(np.argmax(we[4:]))
         reasons: list[str] = []
         meas = (0.0, 0.0, 0.0, 0.0)
+        psi = 0j
         if max(e_sub[b], e_sub[b - 1]) > min(e_sub[b], e_sub[b - 1]) * _p(p.max_balance_db):
             reasons.append("balance")
         elif we[r] < min_e or we[c] < min_e:
@@ -121,6 +160,7 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
             if not reasons:
                 ar, ac = _unmix(kern_sub, y[b - 1], r, c)
                 br, bc = _unmix(kern_sub, y[b], r, c)
+                psi = bc * np.conj(br) ** 2
                 devs = []
                 corr = [row, col]
                 for i, (k, adv) in enumerate(((r, br * np.conj(ar) * rot[r]), (c, bc * np.conj(ac) * rot[c]))):
@@ -151,6 +191,8 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
                             and harm(r) > row * _p(-p.max_harmonic_db)
                         ):
                             reasons.append("harmonic")
+                        elif _note_below_octave(ring, rate, r, c, devs):
+                            reasons.append("octave")
         hit = -1 if reasons else r * 4 + (c - 4)
         windows.append(Window(pos - 2 * sub, hit, reasons, meas))
         if cur >= 0:
@@ -185,7 +227,9 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
                 steady = (cand_max[:2] - cand_min[:2] <= p.max_dev_spread).all() and (
                     cand_max[2:] <= cand_min[2:] * _p(p.max_level_spread_db)
                 ).all()
-                if cand_count == p.start_windows and not steady:
+                if cand_count == p.start_windows and (
+                    not steady or _locked_octave(cand, cand_min, cand_max, psi, cand_psi, b - cand_psi_b, sub, rate)
+                ):
                     cand_count = 0
             if hit != cand or cand_count == 0:
                 e_old, e_new = e_sub[b - 1], e_sub[b]
@@ -196,6 +240,7 @@ def analyse(pcm: bytes, rate: int, p: Params | None = None) -> tuple[list[tuple[
                     start -= round(sub * min(1.0, e_sub[b - 2] / rf))
                 cand, cand_count, cand_start, cand_gaps = hit, 1, max(0, start), 0
                 cand_min = cand_max = np.array(meas)
+                cand_psi, cand_psi_b = psi, b
             if cand_count >= p.start_windows:
                 if cur >= 0:
                     digits.append((KEYS[cur], cur_start, min(strong_end + tail, cand_start)))
