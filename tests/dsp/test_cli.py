@@ -63,7 +63,8 @@ def test_country_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_config_tables_are_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "appliance.toml"
-    cfg.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
+    cfg.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n"
+                   "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
     path = tmp_path / "no.wav"
     write_wav(path, cadence([425.0], -15, [0.5, 0.5], 4, 8000), 8000)
     assert main(["--config", str(cfg), "dsp", "decode", str(path), "--json", "--country", "NO"]) == 0

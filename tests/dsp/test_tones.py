@@ -120,10 +120,12 @@ def test_config_file_checks_dsp_tones(tmp_path: Path) -> None:
     from appliance.config import load_config
 
     good = tmp_path / "good.toml"
-    good.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
+    good.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n"
+                   "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
     assert load_config(str(good), environ={}).dsp.tones["NO"]["busy"]["freqs"] == [425]
     bad = tmp_path / "bad.toml"
-    bad.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5]}\n")
+    bad.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n"
+                   "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5]}\n")
     with pytest.raises(ConfigError, match=r"dsp\.tones"):
         load_config(str(bad), environ={})
 
