@@ -221,6 +221,18 @@ class DspConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    events_days: int = _key(30, "an integer 1-3650 (days an acknowledged uplink event is kept)", _int_range(1, 3650))
+    messages_days: int = _key(
+        365, "an integer 1-3650 (days a finished SMS is kept)", _int_range(1, 3650)
+    )
+    recordings_days: int = _key(90, "an integer 1-3650 (days a call recording is kept)", _int_range(1, 3650))
+    recordings_max_mb: int = _key(
+        2048, "an integer 1-1000000 (MiB of recordings kept at most; oldest go first)", _int_range(1, 1_000_000)
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``source`` is the file it came from, if any."""
 
@@ -234,6 +246,7 @@ class Config:
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     source: str | None = None
 
     @property

@@ -523,6 +523,8 @@ class SimulatedModem:
             return retries, "OK"
         if not s.pin_ok and (upper.startswith("+CM") or upper.startswith("+CPMS") or upper.startswith("+CNMI")):
             raise _Reply([], self._error_text(11 if upper[:3] != "+CM" else 311, cms=upper.startswith("+CM")))
+        if upper == "+CCLK?":  # the network's time (NITZ), in quarter hours east of UTC
+            return [time.strftime('+CCLK: "%y/%m/%d,%H:%M:%S+00"', time.gmtime())], "OK"
         if upper == "+CSQ":
             return [f"+CSQ: {self.rng.randrange(12, 25)},99"], "OK"
         if upper in ("+CREG?", "+CGREG?"):

@@ -48,9 +48,21 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+_clock_floor: datetime | None = None
+
+
+def set_clock_floor(floor: datetime | None) -> None:
+    """Never stamp earlier than ``floor`` (a box without RTC before NTP: appliance/ops/clock.py)."""
+    global _clock_floor  # noqa: PLW0603 - one process-wide floor, set once at daemon start
+    _clock_floor = floor
+
+
 def utcnow() -> str:
     """Now, as RFC 3339 UTC with milliseconds (the store's and the envelope's time format)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = datetime.now(UTC)
+    if _clock_floor is not None and now < _clock_floor:
+        now = _clock_floor
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def migrations() -> dict[int, str]:
