@@ -138,6 +138,10 @@ class SiteConfig:
 class StorageConfig:
     path: str = _key("", "a file path for the SQLite database", None)
     min_free_mb: int = _key(64, "an integer 1-100000 (MiB kept free on the disk)", _int_range(1, 100000))
+    wal_autocheckpoint: int = _key(
+        1000, "an integer 100-100000 (WAL pages between checkpoints: SQLite's 1000 by default)",
+        _int_range(100, 100000),
+    )
 
 
 @dataclass(frozen=True)

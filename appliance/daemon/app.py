@@ -53,7 +53,7 @@ async def run_daemon(config: Config) -> int:
     try:
         from appliance.ops.service import FieldService, start_checks  # issue 11: seqs, clock, retention
 
-        floor = start_checks(store, config.site.id)
+        floor = start_checks(store, config.site.id, config.storage.wal_autocheckpoint)
         supervisor.add([FieldService(ctx, floor)])
         supervisor.add(build_services(ctx))
         supervisor.add([WebService(ctx, supervisor)])

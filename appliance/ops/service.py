@@ -42,8 +42,11 @@ def recorded_floor(store: Store) -> datetime:
     return max(times)
 
 
-def start_checks(store: Store, site: str) -> datetime:
-    """At daemon start, before any part writes: recover a rolled-back file, floor the clock."""
+def start_checks(store: Store, site: str, wal_autocheckpoint: int | None = None) -> datetime:
+    """At daemon start, before any part writes: recover a rolled-back file, floor the clock, SD settings."""
+    if wal_autocheckpoint:
+        # pages rewritten between two checkpoints reach the database file once: fewer SD writes
+        store.conn.execute(f"PRAGMA wal_autocheckpoint = {int(wal_autocheckpoint)}")
     ops_backup.check_highwater(store, site)
     floor = recorded_floor(store)
     if datetime.now(UTC) < floor:
