@@ -169,8 +169,34 @@ class ModemConfig:
 class LineConfig:
     driver: str = _key("sim", "v253, usbbox, sim or none", _one_of("v253", "usbbox", "sim", "none"))
     port: str = _key("", "a serial port path or pyserial URL of the voice modem")
-    rings_before_answer: int = _key(0, "an integer 0-20 (0: never answer by itself)", _int_range(0, 20))
+    rings_before_answer: int = _key(4, "an integer 0-20 (0: never answer by itself)", _int_range(0, 20))
     tone_country: str = _key("", "a country code with a call-progress tone table, or empty for site.country")
+    record_calls: bool = _key(False, "true or false")
+    language: str = _key("en", "a language code such as en, fi, sv", lambda v: bool(re.fullmatch(r"[a-z]{2,3}", v)))
+    baudrate: int = _key(115200, "an integer 300-4000000 (voice modem)", _int_range(300, 4_000_000))
+    hangup_silence: float = _key(
+        20.0, "seconds 3-600 of silence after which the caller is taken as gone", lambda v: 3 <= v <= 600
+    )
+    usb_vid_pid: str = _key(
+        "",
+        "VVVV:PPPP in hex (the USB voice box), or empty for the first known model",
+        lambda v: v == "" or bool(re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", v)),
+    )
+    usb_audio: str = _key("", "the USB box's sound device (an ALSA name such as hw:2,0), or empty to find it")
+    sim_speed: float = _key(
+        1.0, "a number >= 0: the simulated line's speed (1 real time, 0 as fast as possible)", lambda v: v >= 0
+    )
+    sim_standard: str = _key(
+        "",
+        "bell202, v23, dtmf or empty for site.country's (the simulated caller ID)",
+        _one_of("", "bell202", "v23", "dtmf"),
+    )
+    sim_random_calls_per_hour: float = _key(
+        0.0, "a number 0-3600 (simulated calls arriving by themselves)", lambda v: 0 <= v <= 3600
+    )
+    sim_echo_db: float = _key(
+        -30.0, "dB -100..0 (echo of the played audio on the simulated line)", lambda v: -100 <= v <= 0
+    )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "appliance.cli.sms_cmd",
     "appliance.cli.calls_cmd",
     "appliance.cli.ops_cmd",
+    "appliance.cli.line_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
 # (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
@@ -42,6 +43,7 @@ COMMAND_OWNERS = {
     "restore": "appliance.cli.ops_cmd",
     "upgrade-db": "appliance.cli.ops_cmd",
     "migrate-down": "appliance.cli.ops_cmd",
+    "line": "appliance.cli.line_cmd",
 }
 
 

@@ -30,6 +30,10 @@ def build_services(ctx: AppContext) -> list[Service]:
         from appliance.modem.service import ModemService
 
         services.append(ModemService(ctx))
+    if ctx.config.line.driver != "none":
+        from appliance.line.service import LineService
+
+        services.append(LineService(ctx))
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 

@@ -24,10 +24,8 @@ import os
 import random
 import re
 import select
-import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +34,7 @@ from typing import Any
 
 from appliance.errors import DecodeError
 from appliance.modem.sim_profiles import SIM_PROFILES, SimProfile
+from appliance.ptysim import ControlServer, close_fds, control_request, open_pty
 from appliance.sms.pdu import SmsSubmit, decode_pdu, encode_deliver, encode_status_report
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ MAX_INPUT_LINE = 1024  # a command line longer than this is answered ERROR and d
 MAX_PDU_INPUT = 1024  # hex digits accepted after the prompt
 MAX_NETWORK_QUEUE = 1000  # messages the "network" holds while the store is full
 MAX_SENT_LOG = 10000  # sent messages remembered for the control socket
-MAX_CONTROL_LINE = 1 << 20
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -136,8 +134,7 @@ class SimulatedModem:
         self._timer_seq = 0
         self._wake_r, self._wake_w = os.pipe()
         self._thread: threading.Thread | None = None
-        self._control_thread: threading.Thread | None = None
-        self._control_sock: socket.socket | None = None
+        self._control: ControlServer | None = None
         self._stop = threading.Event()
         self._inbuf = bytearray()
         self._pdu_mode: int | None = None  # expected TPDU length while reading a PDU
@@ -162,14 +159,8 @@ class SimulatedModem:
         self._wake()
         if self._thread:
             self._thread.join(timeout=3)
-        if self._control_sock:
-            with contextlib.suppress(OSError):
-                self._control_sock.close()
-        if self._control_thread:
-            self._control_thread.join(timeout=3)
-        if self.control_path:
-            with contextlib.suppress(OSError):
-                self.control_path.unlink()
+        if self._control is not None:
+            self._control.stop()
         self._close_pty()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
@@ -182,23 +173,10 @@ class SimulatedModem:
         self.stop()
 
     def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo or CR/LF translation by the line discipline
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave
-        self.path = os.ttyname(slave)
-        if self.link:
-            tmp = self.link.with_name(self.link.name + ".new")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(self.path)
-            tmp.replace(self.link)
+        self._master, self._slave, self.path = open_pty(self.link)
 
     def _close_pty(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     @property
@@ -817,34 +795,8 @@ class SimulatedModem:
 
     def _start_control(self) -> None:
         assert self.control_path is not None
-        with contextlib.suppress(FileNotFoundError):
-            self.control_path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.control_path))
-        sock.listen(4)
-        sock.settimeout(0.5)
-        self._control_sock = sock
-        self._control_thread = threading.Thread(target=self._control_loop, name="modem-sim-control", daemon=True)
-        self._control_thread.start()
-
-    def _control_loop(self) -> None:
-        assert self._control_sock is not None
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._control_sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5)
-                reader = conn.makefile("rb")
-                for raw in reader:
-                    if len(raw) > MAX_CONTROL_LINE:
-                        break
-                    reply = self.control(raw)
-                    with contextlib.suppress(OSError):
-                        conn.sendall(json.dumps(reply).encode() + b"\n")
+        self._control = ControlServer(self.control_path, self.control, "modem-sim-control")
+        self._control.start()
 
     def control(self, raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         """One control request (the socket's JSON object) -> its JSON answer."""
@@ -913,22 +865,6 @@ def _int(text: str, default: int) -> int:
         return int(text.strip().strip('"'))
     except ValueError:
         return default
-
-
-def control_request(path: str | Path, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-    """Send one request to a running simulator's control socket and return its answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(path))
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    answer = json.loads(data or b"{}")
-    return answer if isinstance(answer, dict) else {"ok": False, "error": "bad answer"}
 
 
 def main(argv: list[str] | None = None) -> int:
