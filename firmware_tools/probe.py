@@ -88,7 +88,9 @@ async def probe_port(port: str, baudrate: int = 115200) -> dict[str, Any]:
             sim = None
         fclass = await _text(modem, "AT+FCLASS=?")
         voice = bool(re.search(r"(^|[,( ])8([,) ]|$)", fclass))
-        if sim is not None or result["imei"]:
+        # a GSM modem has an IMEI or answers AT+CPIN? (a voice modem refuses it: "UNKNOWN")
+        sim_answered = sim is not None and sim not in ("UNKNOWN", "BUSY") and not sim.startswith("ERROR")
+        if sim_answered or result["imei"]:
             result["kind"] = "gsm"
             result["sim"] = sim or "UNKNOWN"
             result["signal"] = await _optional_call(modem.signal)
