@@ -30,10 +30,13 @@ QEMU = "qemu-aarch64"
 FLAGS = ["-std=c11", "-O2", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"]
 SOURCES = sorted(NATIVE.glob("*.c"))
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CROSS) is None or shutil.which(QEMU) is None or shutil.which("gcc") is None,
-    reason="needs gcc, gcc-aarch64-linux-gnu and qemu-user (scripts/system-deps.sh installs them)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which(CROSS) is None or shutil.which(QEMU) is None or shutil.which("gcc") is None,
+        reason="needs gcc, gcc-aarch64-linux-gnu and qemu-user (scripts/system-deps.sh installs them)",
+    ),
+    pytest.mark.timeout(1800),  # emulation is slow on a loaded machine
+]
 
 
 def _build(compiler: str, driver: Path, out: Path, extra: tuple[str, ...] = ()) -> Path:
