@@ -28,10 +28,11 @@ setup(
         "jsonschema>=4.20,<5",
         "audioop-lts>=0.2,<1; python_version>='3.13'",
         "systemd-python>=235,<236; sys_platform=='linux'",
+        "pyusb>=1.2,<2",  # the usbbox line driver (appliance/line/usbbox.py) finds its box by USB id
     ],
     extras_require={
-        # USB line boxes and the front-panel GPIO: not imported by any code yet
-        "hardware": ["pyusb>=1.2,<2", "gpiozero>=2.0,<3"],
+        # the front-panel GPIO: not imported by any code yet
+        "hardware": ["gpiozero>=2.0,<3"],
         "test": [
             "pytest>=8,<10",
             "pytest-timeout>=2.2,<3",
@@ -46,7 +47,6 @@ setup(
             "bitstring>=4.1,<5",  # smspdudecoder 2.2 imports BitStream, gone in bitstring 5
             "python-gsmmodem-new>=0.13,<1",
             "psycopg[binary]>=3.1,<4",
-            "pyusb>=1.2,<2",
             "gpiozero>=2.0,<3",
         ],
         "postgres": ["psycopg[binary]>=3.1,<4"],

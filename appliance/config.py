@@ -138,6 +138,10 @@ class SiteConfig:
 class StorageConfig:
     path: str = _key("", "a file path for the SQLite database", None)
     min_free_mb: int = _key(64, "an integer 1-100000 (MiB kept free on the disk)", _int_range(1, 100000))
+    wal_autocheckpoint: int = _key(
+        1000, "an integer 100-100000 (WAL pages between checkpoints: SQLite's 1000 by default)",
+        _int_range(100, 100000),
+    )
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,18 @@ class DspConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    events_days: int = _key(30, "an integer 1-3650 (days an acknowledged uplink event is kept)", _int_range(1, 3650))
+    messages_days: int = _key(
+        365, "an integer 1-3650 (days a finished SMS is kept)", _int_range(1, 3650)
+    )
+    recordings_days: int = _key(90, "an integer 1-3650 (days a call recording is kept)", _int_range(1, 3650))
+    recordings_max_mb: int = _key(
+        2048, "an integer 1-1000000 (MiB of recordings kept at most; oldest go first)", _int_range(1, 1_000_000)
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``source`` is the file it came from, if any."""
 
@@ -361,6 +377,7 @@ class Config:
     followups: FollowupsConfig = field(default_factory=FollowupsConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     summary: SummaryConfig = field(default_factory=SummaryConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     source: str | None = None
 
     @property

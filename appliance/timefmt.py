@@ -27,9 +27,21 @@ def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_clock_floor: datetime | None = None
+
+
+def set_clock_floor(floor: datetime | None) -> None:
+    """Never stamp earlier than ``floor`` (a box without RTC before NTP: appliance/ops/clock.py)."""
+    global _clock_floor  # noqa: PLW0603 - one process-wide floor, set once at daemon start
+    _clock_floor = floor
+
+
 def utcnow() -> str:
     """Now, as RFC 3339 UTC with milliseconds (the store's and the envelope's time format)."""
-    return format_utc(datetime.now(UTC))
+    now = datetime.now(UTC)
+    if _clock_floor is not None and now < _clock_floor:
+        now = _clock_floor
+    return format_utc(now)
 
 
 def parse_time(text: str) -> datetime:

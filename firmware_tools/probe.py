@@ -88,7 +88,9 @@ async def probe_port(port: str, baudrate: int = 115200) -> dict[str, Any]:
             sim = None
         fclass = await _text(modem, "AT+FCLASS=?")
         voice = bool(re.search(r"(^|[,( ])8([,) ]|$)", fclass))
-        if sim is not None or result["imei"]:
+        # a GSM modem has an IMEI or answers AT+CPIN? (a voice modem refuses it: "UNKNOWN")
+        sim_answered = sim is not None and sim not in ("UNKNOWN", "BUSY") and not sim.startswith("ERROR")
+        if sim_answered or result["imei"]:
             result["kind"] = "gsm"
             result["sim"] = sim or "UNKNOWN"
             result["signal"] = await _optional_call(modem.signal)
@@ -106,11 +108,59 @@ async def probe_port(port: str, baudrate: int = 115200) -> dict[str, Any]:
             result["voice_formats"] = await _text(modem, "AT+VSM=?") or None
         else:
             result["kind"] = "unknown-at"
+        result["use"] = suggested_config(result)
         return result
     except DeviceError as err:
         return {**result, "kind": result.get("kind", "error"), "error": str(err)}
     finally:
         modem.close()
+
+
+def suggested_config(device: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The config keys that put this device to work (``appliance-tools provision --write`` writes them)."""
+    if device.get("kind") == "gsm":
+        return {"modem": {"driver": "serial", "port": device["port"]}}
+    if device.get("kind") == "voice":
+        return {"line": {"driver": "v253", "port": device["port"]}}
+    if device.get("kind") == "usb-line-box":
+        return {"line": {"driver": "usbbox"}}
+    return None
+
+
+# USB telephone line boxes the usbbox driver knows, by vendor:product id (lsusb), and the voice
+# modems the udev rules name /dev/appliance-line.
+KNOWN_USB = {
+    "0baf:0303": ("voice", "U.S. Robotics USR5637 USB voice modem"),
+    "0572:1329": ("voice", "Conexant CX93010 USB voice modem"),
+    "1e0e:9001": ("gsm", "SIMCom SIM7600"),
+    "2c7c:0125": ("gsm", "Quectel EC25"),
+    "12d1:1506": ("gsm", "Huawei modem (serial mode)"),
+    # to confirm with the hardware the usbbox driver is written for (docs/FIELD.md)
+    "6993:b001": ("usb-line-box", "Yealink USB-P1K/P4K (HID)"),
+}
+
+
+def usb_devices(sysfs: str = "/sys/bus/usb/devices") -> list[dict[str, Any]]:
+    """Known USB devices plugged in, by vendor and product id (no driver needed to see them)."""
+    found: list[dict[str, Any]] = []
+    for vendor_file in sorted(glob.glob(f"{sysfs}/*/idVendor")):
+        folder = vendor_file.rsplit("/", 1)[0]
+        try:
+            with open(vendor_file) as fh:
+                vendor = fh.read().strip()
+            with open(f"{folder}/idProduct") as fh:
+                product = fh.read().strip()
+        except OSError:
+            continue
+        key = f"{vendor}:{product}"
+        if key in KNOWN_USB:
+            kind, name = KNOWN_USB[key]
+            bus_id = folder.rsplit("/", 1)[1]
+            device: dict[str, Any] = {"port": f"usb:{bus_id}", "usb_id": key, "name": name, "kind": kind}
+            if kind == "usb-line-box":
+                device["use"] = suggested_config(device)
+            found.append(device)
+    return found
 
 
 async def _optional_call(fn: Any) -> Any:

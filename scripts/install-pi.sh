@@ -31,6 +31,8 @@ PURGE=0
 APT=1
 START=1
 SITE_ID=""
+UPGRADED=0
+BUILT=0
 
 say() { echo "install-pi: $*" >&2; }
 die() { echo "install-pi: error: $*" >&2; exit 1; }
@@ -65,7 +67,8 @@ stop_service() {
 start_service() {
   if [ "$START" = 1 ] && systemd_running; then
     say "starting appliance.service"
-    systemctl restart appliance.service
+    # Type=notify: this returns once the daemon said READY=1, or fails (TimeoutStartSec=60)
+    systemctl restart appliance.service || return 1
   else
     say "not starting the service (no running systemd, or --no-start): it starts at the next boot"
   fi
@@ -105,7 +108,7 @@ do_rollback() {
     runuser -u appliance -- env APPLIANCE_DATA_DIR="$DATA" "$PREFIX/venv/bin/appliance" \
       --config "$ETC/appliance.toml" restore "$backup"
   fi
-  start_service
+  start_service || die "the previous version does not start either: journalctl -u appliance"
   say "rolled back to $("$PREFIX/venv/bin/appliance" --version)"
 }
 
@@ -152,6 +155,8 @@ install_venv() {
     die "building the venv failed; the previous version (if any) is back in place"
   fi
   echo "$want" > "$PREFIX/venv/.source-hash"
+  BUILT=1
+  if [ -d "$PREFIX/venv.previous" ]; then UPGRADED=1; fi
   install -m 0644 "$SOURCE/README.md" "$PREFIX/README.md"
 }
 
@@ -190,9 +195,19 @@ do_install() {
   stop_service
   # the database's migration, with a backup to go back to (scripts/install-pi.sh --rollback)
   say "database"
+  # the pre-upgrade backup belongs to venv.previous: a new build replaces it (made only if the schema changes)
+  if [ "$BUILT" = 1 ]; then rm -f "$DATA/backups/pre-upgrade.db"; fi
   runuser -u appliance -- env APPLIANCE_DATA_DIR="$DATA" "$PREFIX/venv/bin/appliance" \
     --config "$ETC/appliance.toml" upgrade-db --backup "$DATA/backups/pre-upgrade.db"
-  start_service
+  if ! start_service; then
+    journalctl -u appliance.service -n 20 --no-pager >&2 || true
+    if [ "$UPGRADED" = 1 ] && [ -d "$PREFIX/venv.previous" ]; then
+      say "the new version did not start: rolling back to the previous version and its database"
+      do_rollback
+      exit 1
+    fi
+    die "appliance.service did not start (journalctl -u appliance; a config error exits 2)"
+  fi
   say "installed $("$PREFIX/venv/bin/appliance" --version); status: appliance status, journalctl -u appliance"
 }
 

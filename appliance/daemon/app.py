@@ -73,6 +73,10 @@ async def run_daemon(config: Config) -> int:
     wake_socket.start(loop)
     supervisor = Supervisor(ctx, notifier)
     try:
+        from appliance.ops.service import FieldService, start_checks  # issue 11: seqs, clock, retention
+
+        floor = start_checks(store, config.site.id, config.storage.wal_autocheckpoint)
+        supervisor.add([FieldService(ctx, floor)])
         supervisor.add(build_services(ctx))
         supervisor.add([WebService(ctx, supervisor)])
         await supervisor.start()

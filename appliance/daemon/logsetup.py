@@ -9,6 +9,25 @@ import sys
 from appliance.phone import mask_numbers_in
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+# Python level -> syslog priority (RFC 5424: 0 emerg .. 7 debug), what journald reads in "<N>"
+SYSLOG_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+def syslog_priority(levelno: int) -> int:
+    """The syslog priority of a Python level (custom levels round down to the nearest known one)."""
+    for level in sorted(SYSLOG_PRIORITY, reverse=True):
+        if levelno >= level:
+            return SYSLOG_PRIORITY[level]
+    return 7
+
+
+class JournalPrefixFormatter(logging.Formatter):
+    """``<priority>name: message`` on every line: journald's stdout protocol (sd-daemon(3))."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = syslog_priority(record.levelno)
+        # journald reads each line as its own entry: every line of a traceback carries the priority
+        return "\n".join(f"<{prio}>{line}" for line in super().format(record).splitlines() or [""])
 
 
 class MaskNumbers(logging.Filter):
@@ -49,7 +68,7 @@ def setup_logging(level: str = "info", mask_numbers: bool = True) -> None:
             handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         except ImportError:
             handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("<%(levelno)s>%(name)s: %(message)s"))
+            handler.setFormatter(JournalPrefixFormatter("%(name)s: %(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(

@@ -125,6 +125,14 @@ class ModemService(Service):
 
     # -- life cycle ------------------------------------------------------------------
 
+    async def _network_time(self, modem: GsmModem) -> None:
+        """The GSM network's time (``AT+CCLK?``) for the clock check of a box without RTC (issue 11)."""
+        from appliance.ops.clock import note_network_time
+
+        with contextlib.suppress(DeviceError):
+            resp = await modem.at("AT+CCLK?", timeout=2.0)
+            note_network_time(" ".join(resp.lines))
+
     async def run(self) -> None:
         self._kick = asyncio.Event()
         self._idle = asyncio.Event()
@@ -220,6 +228,7 @@ class ModemService(Service):
                 self.set_health("starting", f"initialising the modem on {self.port}", **self._health_info)
                 info = await self.modem.initialise()
                 self._health_info.update(model=info.model, profile=info.profile.name, manufacturer=info.manufacturer)
+                await self._network_time(self.modem)
                 gone = 0
                 session_start = time.monotonic()
                 await self._session(self.modem)

@@ -31,6 +31,9 @@ class SimProfile:
     reboot_s: float = 1.0
     operator: str = "Sim Telecom"
     act: int = 0  # access technology in +COPS (0 GSM, 2 UTRAN, 7 E-UTRAN)
+    # how the SIM's remaining PIN tries are read: +CPINR (3GPP TS 27.007), +SPIC (SIMCom),
+    # +QPINC (Quectel), ^CPIN (Huawei); a modem answers its own and refuses the others
+    pin_retries_command: str = "+CPINR"
 
 
 SIM800 = SimProfile(
@@ -38,6 +41,7 @@ SIM800 = SimProfile(
     manufacturer="SIMCOM_Ltd",
     model="SIMCOM_SIM800L",
     revision="Revision:1418B04SIM800L24",
+    pin_retries_command="+SPIC",
     ati=("SIM800 R14.18",),
     storages={"SM": 10, "ME": 20},  # SIM800's ME is small too
     default_storage="SM",
@@ -50,6 +54,7 @@ SIM7600 = SimProfile(
     manufacturer="SIMCOM INCORPORATED",
     model="SIMCOM_SIM7600E-H",
     revision="+CGMR: LE20B04SIM7600M22",
+    pin_retries_command="+SPIC",
     ati=(
         "Manufacturer: SIMCOM INCORPORATED",
         "Model: SIMCOM_SIM7600E-H",
@@ -69,6 +74,7 @@ EC25 = SimProfile(
     manufacturer="Quectel",
     model="EC25",
     revision="EC25EFAR06A07M4G",
+    pin_retries_command="+QPINC",
     ati=("Quectel", "EC25", "Revision: EC25EFAR06A07M4G"),
     storages={"SM": 30, "ME": 255},
     default_storage="ME",
@@ -83,6 +89,7 @@ HUAWEI = SimProfile(
     manufacturer="huawei",
     model="E3372",
     revision="22.317.01.00.00",
+    pin_retries_command="^CPIN",
     ati=(
         "Manufacturer: huawei",
         "Model: E3372",

@@ -101,6 +101,7 @@ class SimulatedModem:
         chatter: bool = True,
         seed: int = 0,
         silent_commands: tuple[str, ...] = (),
+        pin_tries: int = 3,
     ) -> None:
         self.profile = SIM_PROFILES[profile] if isinstance(profile, str) else profile
         self.pin = pin
@@ -124,7 +125,7 @@ class SimulatedModem:
         self.commands_seen = 0
         self.log: list[tuple[float, str]] = []  # (time, command) for diagnostics, bounded
         self._next_ref = first_reference & 0xFF
-        self._state = _State(echo=True, pin_ok=not pin)
+        self._state = _State(echo=True, pin_ok=not pin, pin_tries=pin_tries)
         self._master: int | None = None
         self._slave: int | None = None
         self.path = ""
@@ -495,8 +496,13 @@ class SimulatedModem:
                 return [], "OK"
             s.pin_tries -= 1
             raise _Reply([], self._error_text(16))
+        retries = self._pin_retries(upper)
+        if retries is not None:
+            return retries, "OK"
         if not s.pin_ok and (upper.startswith("+CM") or upper.startswith("+CPMS") or upper.startswith("+CNMI")):
             raise _Reply([], self._error_text(11 if upper[:3] != "+CM" else 311, cms=upper.startswith("+CM")))
+        if upper == "+CCLK?":  # the network's time (NITZ), in quarter hours east of UTC
+            return [time.strftime('+CCLK: "%y/%m/%d,%H:%M:%S+00"', time.gmtime())], "OK"
         if upper == "+CSQ":
             return [f"+CSQ: {self.rng.randrange(12, 25)},99"], "OK"
         if upper in ("+CREG?", "+CGREG?"):
@@ -597,6 +603,26 @@ class SimulatedModem:
         if upper in ("H", "+CHUP"):
             return [], "OK"
         raise _Reply([], self._error_text(None))
+
+    def _pin_retries(self, upper: str) -> list[str] | None:
+        """The SIM's remaining PIN tries, in the dialect of the profile's family (None: not asked)."""
+        s = self._state
+        tries, puk = max(s.pin_tries, 0), 10
+        family = self.profile.pin_retries_command
+        asked = {"+CPINR": upper.startswith("+CPINR"), "+SPIC": upper == "+SPIC",
+                 "+QPINC": upper.startswith("+QPINC"), "^CPIN": upper == "^CPIN?"}
+        if not any(asked.values()):
+            return None
+        if not asked.get(family):
+            raise _Reply([], self._error_text(None))
+        state = "READY" if s.pin_ok else ("SIM PUK" if tries == 0 else "SIM PIN")
+        if family == "+CPINR":
+            return [f"+CPINR: SIM PIN,{tries},3", f"+CPINR: SIM PUK,{puk},10"]
+        if family == "+SPIC":
+            return [f"+SPIC: {tries},3,{puk},10"]
+        if family == "+QPINC":
+            return [f'+QPINC: "SC",{tries},{puk}', '+QPINC: "P2",3,10']
+        return [f"^CPIN: {state},{tries if not s.pin_ok else ''},{puk},{tries},10,3"]
 
     def _cpms(self, body: str) -> tuple[list[str], str]:
         s = self._state

@@ -36,10 +36,18 @@ from urllib.request import pathname2url
 import sqlite_utils
 
 from appliance.errors import StoreCorrupt, StoreError, StoreFull, StoreTooNew
-from appliance.timefmt import utcnow
+from appliance.timefmt import set_clock_floor, utcnow
 
 __all__ = [  # utcnow is re-exported: its home is appliance.timefmt
-    "BUSY_TIMEOUT_S", "Store", "check_file", "migrations", "row_dict", "split_statements", "translate_error", "utcnow",
+    "BUSY_TIMEOUT_S",
+    "Store",
+    "check_file",
+    "migrations",
+    "row_dict",
+    "set_clock_floor",
+    "split_statements",
+    "translate_error",
+    "utcnow",
 ]
 
 log = logging.getLogger(__name__)

@@ -63,6 +63,14 @@ class StoredEvent:
     data: dict[str, Any]
 
 
+def _jump_restore_gap(mark: int, skips: list[tuple[int, int]]) -> int:
+    """A watermark inside a range a restore skipped goes to its end (sync/PROTOCOL.md "Restores")."""
+    for after, resume_after in skips:
+        if after <= mark < resume_after:
+            mark = resume_after
+    return mark
+
+
 def _now() -> str:
     return utcnow()
 
@@ -133,7 +141,9 @@ class CentralDB:
                     "SELECT watermark FROM central_streams WHERE site = ? AND stream = ?", (site, stream)
                 ).fetchone()
                 mark = int(mark)
+                skips = self._restore_skips(site, stream)
                 while True:
+                    mark = _jump_restore_gap(mark, skips)
                     rows = self._execute(
                         "SELECT seq FROM central_events WHERE site = ? AND stream = ? AND seq > ? "
                         "ORDER BY seq LIMIT ?",
@@ -141,10 +151,16 @@ class CentralDB:
                     ).fetchall()
                     moved = False
                     for (seq,) in rows:
+                        jumped = _jump_restore_gap(mark, skips)
+                        moved = moved or jumped != mark
+                        mark = jumped
+                        if int(seq) <= mark:
+                            continue
                         if int(seq) != mark + 1:
                             break
                         mark += 1
                         moved = True
+                    mark = _jump_restore_gap(mark, skips)
                     if not moved or len(rows) < WATERMARK_SCAN:
                         break
                 self._execute(
@@ -160,6 +176,21 @@ class CentralDB:
         except Exception:
             self.conn.rollback()
             raise
+        return out
+
+    def _restore_skips(self, site: str, stream: str) -> list[tuple[int, int]]:
+        """The seq ranges a restored appliance skipped on ``stream`` (its ``store_restored`` events)."""
+        rows = self._execute(
+            "SELECT data FROM central_events WHERE site = ? AND stream = 'store_restored'", (site,)
+        ).fetchall()
+        out = []
+        for (data,) in rows:
+            try:
+                skipped = json.loads(data).get("skipped", {}).get(stream)
+                if skipped:
+                    out.append((int(skipped["after"]), int(skipped["resume_after"])))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue
         return out
 
     # -- downlink numbering --------------------------------------------------

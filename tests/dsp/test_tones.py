@@ -121,11 +121,11 @@ def test_config_file_checks_dsp_tones(tmp_path: Path) -> None:
 
     good = tmp_path / "good.toml"
     good.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n"
-        "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
+                   "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5, 0.5]}\n")
     assert load_config(str(good), environ={}).dsp.tones["NO"]["busy"]["freqs"] == [425]
     bad = tmp_path / "bad.toml"
     bad.write_text("[modem]\ndriver = 'none'\n[line]\ndriver = 'none'\n"
-        "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5]}\n")
+                   "[dsp.tones.NO]\nbusy = {freqs = [425], cadence = [0.5]}\n")
     with pytest.raises(ConfigError, match=r"dsp\.tones"):
         load_config(str(bad), environ={})
 

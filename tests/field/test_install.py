@@ -22,7 +22,8 @@ import pytest
 from tests.field import debroot
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.slow
+# minutes on a loaded machine (apt, pip, two venv builds): beyond pyproject's 300 s default
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SKIP_DIRS = {".git", ".venv", "__pycache__", "build", "appliance-data", ".pytest_cache", "node_modules"}
 TEST_ONLY = ("playwright", "numpy", "psycopg", "mypy", "pytest", "hypothesis", "ruff")
@@ -153,6 +154,21 @@ def _check_rerun_and_uninstall(box: tuple[Path, dict[str, str], float]) -> None:
     listed = _chroot(root, env, "/opt/appliance/venv/bin/appliance", "--config", "/etc/appliance/appliance.toml",
                      "sms", "list", "--json")
     assert '"kept"' in listed.stdout
+
+    # an upgrade keeps the old program; --rollback puts it back (the database restore on rollback:
+    # tests/field/test_backup.py::test_upgrade_backs_up_first_and_the_backup_brings_the_old_schema_back)
+    first_hash = (root / "opt/appliance/venv/.source-hash").read_text()
+    (root / "src/appliance/ops/__init__.py").write_text('"""Field operations (a newer version)."""\n')
+    upgraded = _chroot(root, env, "/src/scripts/install-pi.sh", timeout=900)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert (root / "opt/appliance/venv.previous").is_dir()
+    assert (root / "opt/appliance/venv/.source-hash").read_text() != first_hash
+    back = _chroot(root, env, "/src/scripts/install-pi.sh", "--rollback", timeout=300)
+    assert back.returncode == 0, back.stderr
+    assert (root / "opt/appliance/venv/.source-hash").read_text() == first_hash
+    listed = _chroot(root, env, "/opt/appliance/venv/bin/appliance", "--config", "/etc/appliance/appliance.toml",
+                     "sms", "list", "--json")
+    assert '"kept"' in listed.stdout, listed.stderr
 
     gone = _chroot(root, env, "/src/scripts/install-pi.sh", "--uninstall")
     assert gone.returncode == 0, gone.stderr

@@ -47,3 +47,24 @@ def test_a_bad_url_is_a_usage_error() -> None:
 
     with pytest.raises(UsageError, match="sqlite:///PATH or postgresql://"):
         open_db("mysql://nope")
+
+
+def test_the_watermark_steps_over_a_range_a_restore_skipped(db_url: str) -> None:
+    db = open_db(db_url)
+    try:
+        # the appliance sent 1..6, was restored from a backup taken at 4, numbers on after 6
+        assert db.store_events([ev(s) for s in range(1, 7)]) == 6
+        restored = StoredEvent("r1", "s1", "store_restored", 1, "2026-11-22T04:00:00.000Z",
+                               {"generation": 1, "skipped": {"sms_in": {"after": 4, "resume_after": 6}}})
+        db.store_events([restored, ev(7, event_id="new-7"), ev(8, event_id="new-8")])
+        assert db.advance_watermarks([("s1", "sms_in")]) == {("s1", "sms_in"): 8}
+        # a restore that lost what the central never had: 1..3 stored, skipped 3 -> 1000003
+        db.store_events([ev(s, stream="call") for s in (1, 2, 3)])
+        db.store_events([StoredEvent("r2", "s1", "store_restored", 2, "2026-11-22T05:00:00.000Z",
+                                     {"skipped": {"call": {"after": 3, "resume_after": 1000003}}}),
+                         ev(1000004, stream="call")])
+        assert db.advance_watermarks([("s1", "call")]) == {("s1", "call"): 1000004}
+        assert db.store_events([ev(9)]) == 1 and db.store_events([ev(11)]) == 1
+        assert db.advance_watermarks([("s1", "sms_in")]) == {("s1", "sms_in"): 9}  # a real gap still stops it
+    finally:
+        db.close()
