@@ -15,6 +15,8 @@ NEEDED=(
   "sox:/usr/bin/sox"
   "chromium:/usr/bin/chromium"
   "openssl:/usr/bin/openssl"
+  # the central's PostgreSQL path: the tests start a private cluster (initdb in a temp dir)
+  "postgresql:/usr/share/doc/postgresql/copyright"
   # recorded speech (IVR prompts, five speakers) and music on hold: the DTMF talk-off corpus
   "asterisk-core-sounds-en-wav:/usr/share/asterisk/sounds/en_US_f_Allison/activated.wav"
   "asterisk-core-sounds-es-wav:/usr/share/asterisk/sounds/es_MX_f_Allison/agent-alreadyon.wav"
