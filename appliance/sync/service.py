@@ -276,10 +276,9 @@ class SyncService(Service, LinkListener):
             if link is not None and link.fallback_requested:
                 log.warning("mqtt: broker refused MQTT 5; falling back to MQTT 3.1.1")
                 await asyncio.get_running_loop().run_in_executor(None, link.restart_as_311)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._health_kick.wait(), max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started))
-                )
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel (3.11)
+                async with asyncio.timeout(max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started))):
+                    await self._health_kick.wait()
             self._health_kick.clear()
 
 

@@ -133,8 +133,7 @@ class UplinkRelay:
             # Refill only when half the window is free: fewer, larger outbox reads.
             if free <= 0 or (free < self.inflight // 2 and self._outstanding):
                 self._window_free.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._window_free.wait(), IDLE_CHECK_S)
+                await _wait(self._window_free, IDLE_CHECK_S)
                 continue
             ahead = await self.store.run(_sent_unacked, self.store, self._cursor) if self._cursor else 0
             free = min(free, self.ahead_window - ahead)
@@ -197,9 +196,19 @@ class UplinkRelay:
             self.gap_resends += 1
 
     async def _wait_kick(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._kick.wait(), timeout)
+        await _wait(self._kick, timeout)
         self._kick.clear()
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    """Wait for ``event`` at most ``timeout`` s.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation that
+    arrives as the event fires, and the relay then never stops.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
 
 
 def _first_unacked_after(store: Store, stream: str, seq: int) -> int | None:

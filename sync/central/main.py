@@ -9,6 +9,7 @@ Examples::
     appliance-central push-notification --site helsinki-lab-3 --file notification.json
     appliance-central push --site helsinki-lab-3 --stream surveys --file survey.json
     appliance-central stats --db sqlite:///central.db --json
+    appliance-central fleet --sites 100 --workers 2 --seconds 30 --rate 0.5 --json
 
 A ``--file`` holds one ``data`` object or a JSON list of them (``-`` reads stdin).
 Exit 0 on success, 2 on bad usage or input, 1 on other failure.
@@ -92,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(stats)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
+    fleet = sub.add_parser("fleet", help="simulate N sites against W workers on a private broker; print figures")
+    fleet.add_argument("--sites", type=int, required=True)
+    fleet.add_argument("--workers", type=int, default=2)
+    fleet.add_argument("--seconds", type=float, default=30.0, help="how long the sites produce")
+    fleet.add_argument("--rate", type=float, default=0.5, help="events per second per site")
+    fleet.add_argument("--database", default=None, help="central database URL (default: a private PostgreSQL)")
+    fleet.add_argument("--broker", default=None, help="HOST:PORT of an existing broker (default: a private one)")
+    fleet.add_argument("--hosts", type=int, default=None, help="site processes (default: one per 300 sites)")
+    fleet.add_argument("--kill-worker-at", type=float, default=None, help="SIGKILL worker 1 this many s in")
+    fleet.add_argument("--restart-broker-at", type=float, default=None, help="SIGKILL and restart the broker")
+    fleet.add_argument("--no-downlink", action="store_true", help="push no contacts or notifications")
+    fleet.add_argument("--json", action="store_true", help="print one JSON object")
+    fleet.set_defaults(func=cmd_fleet)
     return parser
 
 
@@ -180,6 +194,32 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for site, status in sorted(sites.items()):
         print(f"{site:<24} {'online' if status.get('online') else 'offline'}")
     return EXIT_OK
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from sync.fleet.run import FleetOptions, run_fleet
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_FAILURE))  # stop what was started, then exit
+    result = run_fleet(
+        FleetOptions(
+            sites=args.sites,
+            workers=args.workers,
+            seconds=args.seconds,
+            rate=args.rate,
+            database=args.database,
+            broker=args.broker,
+            hosts=args.hosts,
+            kill_worker_at=args.kill_worker_at,
+            restart_broker_at=args.restart_broker_at,
+            downlink=not args.no_downlink,
+        )
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<22} {value}")
+    return EXIT_OK if result["lost"] == 0 and result["gaps"] == 0 else EXIT_FAILURE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
