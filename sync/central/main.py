@@ -199,7 +199,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_fleet(args: argparse.Namespace) -> int:
     from sync.fleet.run import FleetOptions, run_fleet
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_FAILURE))  # stop what was started, then exit
+    def terminate(*_: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up short
+        sys.exit(EXIT_FAILURE)
+
+    signal.signal(signal.SIGTERM, terminate)  # stop what was started (broker, workers, database), then exit
     result = run_fleet(
         FleetOptions(
             sites=args.sites,

@@ -386,6 +386,7 @@ def run_fleet(opts: FleetOptions, say: Callable[[str], None] | None = None) -> d
         result.update(counts)
         result.update({
             "hosts": len(fleet.hosts),
+            "offered_per_s": round(counts["events_sent"] / max(0.001, produced_at - go), 1),
             "events_per_s": round(counts["events_stored"] / max(0.001, drained_at - go), 1),
             "drain_s": round(drained_at - produced_at, 1),
             "downlink_sent": downlink,

@@ -2,8 +2,9 @@
 
 A site here is the daemon's :class:`~appliance.sync.service.SyncService` (the
 same link, uplink relay, outbox, downlink applier, persistent session and
-watermark handling) over its own SQLite store (a copy of a migrated template)
-and its own credentials; only the modem and the phone line are absent. Events
+watermark handling) over its own SQLite store (an in-memory copy of a
+migrated template, or a file copy with ``memory=False``) and its own
+credentials; only the modem and the phone line are absent. Events
 are written into the site's outbox the way the domain code writes them, at a
 configurable rate with a realistic mix of streams. All sites of a process
 share one asyncio loop and one small thread pool for their stores (each
@@ -32,6 +33,7 @@ import logging
 import random
 import shutil
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -76,6 +78,9 @@ class HostSpec:
     prefix: str = "lab/v1"
     seed: int = 1
     inflight: int = 300
+    # In-memory stores (the migrated template copied in): no file descriptors, which paho's
+    # select() needs below 1024; files (WAL, as on an appliance) hold three per site.
+    memory: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -127,6 +132,18 @@ def event_data(stream: str, rng: random.Random, n: int) -> dict[str, Any]:
     }
 
 
+def _memory_store(template: str, path: Path) -> Store:
+    """A Store over an in-memory copy of the migrated ``template`` (same schema, same code)."""
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    source = sqlite3.connect(template)
+    try:
+        source.backup(conn)
+    finally:
+        source.close()
+    conn.execute("PRAGMA foreign_keys = ON")
+    return Store(path, conn, 1024 * 1024)
+
+
 def pick_stream(rng: random.Random) -> str:
     x = rng.random()
     for stream, share in MIX:
@@ -144,7 +161,7 @@ class FleetSite:
         directory = Path(host.workdir) / spec.site
         directory.mkdir(parents=True, exist_ok=True)
         db_path = directory / "appliance.db"
-        if not db_path.exists():
+        if not host.memory and not db_path.exists():
             shutil.copyfile(host.template, db_path)  # migrated once, copied per site
         environ = {
             "APPLIANCE_SITE__ID": spec.site,
@@ -164,7 +181,7 @@ class FleetSite:
             **host.extra_env,
         }
         self.config = load_config(None, environ)
-        self.store = Store.open(self.config.db_path, min_free_mb=1)
+        self.store = _memory_store(host.template, db_path) if host.memory else Store.open(db_path, min_free_mb=1)
         # Many small stores share a few threads; Store.call's lock keeps each store's calls serial.
         self.store._executor = pool
         self.ctx = AppContext(config=self.config, store=self.store)
