@@ -53,6 +53,7 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca", default="", help="CA certificate file")
     parser.add_argument("--cert", default="", help="client certificate file")
     parser.add_argument("--key", default="", help="client key file")
+    parser.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT version")
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _broker_options(serve)
     _db_option(serve)
     serve.add_argument("--group", default="central", help="shared-subscription group of the instances")
+    serve.add_argument("--partition", default="", help="I/N: no shared subscriptions; store sites CRC-32 %% N == I")
     serve.set_defaults(func=cmd_serve)
     for name, stream, what in (
         ("push-contact", "contacts", "a contacts data object ({contact_id, version, contact|deleted})"),
@@ -113,6 +115,9 @@ def _settings(args: argparse.Namespace) -> CentralSettings:
     host, _, port = args.broker.rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--broker {args.broker!r}: expected HOST:PORT")
+    index, _, count = getattr(args, "partition", "").partition("/")
+    if args.__dict__.get("partition") and not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise UsageError(f"--partition {args.partition!r}: expected I/N with 0 <= I < N")
     return CentralSettings(
         host=host,
         port=int(port),
@@ -126,6 +131,8 @@ def _settings(args: argparse.Namespace) -> CentralSettings:
         ca=args.ca,
         cert=args.cert,
         key=args.key,
+        protocol=args.protocol,
+        partition=getattr(args, "partition", ""),
     )
 
 

@@ -24,6 +24,7 @@ import logging
 import queue
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,16 @@ class CentralSettings:
     key: str = ""
     keepalive: int = 30
     receive_maximum: int = RECEIVE_MAXIMUM  # the broker's in-flight window towards this instance
+    protocol: str = "5"  # "5", or "3.1.1" for engines without MQTT 5 (NATS, RabbitMQ < 3.13)
+    # "I/N": without shared subscriptions, instance I of N stores the sites whose CRC-32 % N == I
+    # (it still receives and PUBACKs every site's uplink; the others' is left to their instance).
+    partition: str = ""
+
+    def owns(self, site: str) -> bool:
+        if not self.partition:
+            return True
+        index, count = (int(x) for x in self.partition.split("/"))
+        return zlib.crc32(site.encode()) % count == index
 
 
 @dataclass
@@ -100,11 +111,13 @@ class _Gap:
 
 
 def make_client(settings: CentralSettings, client_id: str, *, manual_ack: bool) -> mqtt.Client:
-    """A paho MQTT 5 client configured from ``settings`` (not connected)."""
+    """A paho client (MQTT 5, or 3.1.1 with a persistent session) configured from ``settings``."""
+    v5 = settings.protocol != "3.1.1"
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        protocol=mqtt.MQTTv5,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        clean_session=None if v5 else False,
         manual_ack=manual_ack,
     )
     client.max_inflight_messages_set(1000)
@@ -140,6 +153,8 @@ class CentralServer:
 
     @property
     def up_filter(self) -> str:
+        if self.settings.partition:
+            return f"{self.settings.topic_prefix}/+/up/#"
         return f"$share/{self.settings.group}/{self.settings.topic_prefix}/+/up/#"
 
     def start(self) -> None:
@@ -148,9 +163,12 @@ class CentralServer:
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         props.ReceiveMaximum = self.settings.receive_maximum
         self._client.reconnect_delay_set(1, 10)
-        self._client.connect_async(
-            self.settings.host, self.settings.port, self.settings.keepalive, clean_start=False, properties=props
-        )
+        if self.settings.protocol == "3.1.1":
+            self._client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive)
+        else:
+            self._client.connect_async(
+                self.settings.host, self.settings.port, self.settings.keepalive, clean_start=False, properties=props
+            )
         self._worker = threading.Thread(target=self._work, name="central-store", daemon=True)
         self._worker.start()
         self._client.loop_start()
@@ -231,7 +249,7 @@ class CentralServer:
         now = time.monotonic()
         if self._announce_requested.is_set() and self.connected.is_set():
             self._announce_requested.clear()
-            self._announce = deque(self.db.watermarks())
+            self._announce = deque(w for w in self.db.watermarks() if self.settings.owns(w[0]))
             self._announce_clock = now
             if self._announce:
                 log.info("central %s: announcing %d watermarks", self.settings.client_id, len(self._announce))
@@ -288,6 +306,8 @@ class CentralServer:
             if len(rest) != 3 or rest[1] != "up":
                 self.counters.invalid += 1
                 continue
+            if not self.settings.owns(rest[0]):
+                continue  # another instance's partition: PUBACKed below, stored there
             try:
                 env = decode(
                     bytes(msg.payload), direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False
