@@ -29,6 +29,10 @@ TEST=(
   "libspandsp-dev:/usr/include/$(uname -m)-linux-gnu/spandsp.h"
   "chromium:/usr/bin/chromium"
   "openssl:/usr/bin/openssl"
+  # the central's PostgreSQL path: the tests start a private cluster (initdb in a temp dir)
+  "postgresql:/usr/share/doc/postgresql/copyright"
+  # a second MQTT engine for the sync tests (NATS's MQTT listener, started privately)
+  "nats-server:/usr/sbin/nats-server"
   # recorded speech (IVR prompts, five speakers) and music on hold: the DTMF talk-off corpus
   "asterisk-core-sounds-en-wav:/usr/share/asterisk/sounds/en_US_f_Allison/activated.wav"
   "asterisk-core-sounds-es-wav:/usr/share/asterisk/sounds/es_MX_f_Allison/agent-alreadyon.wav"

@@ -32,6 +32,7 @@ __all__ = [  # parse_time is re-exported: its home is appliance.timefmt
 ENVELOPE_VERSION = 1
 MAX_PAYLOAD_BYTES = 64 * 1024  # a downlink or uplink payload larger than this is refused
 MAX_REASON_CHARS = 300
+ID_SCAN_BYTES = 64 * 1024  # a refused payload's id is looked for in this much of it, no more
 STREAM_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 # Downlink streams the appliance acts on; anything else is refused with an error event.
@@ -129,7 +130,7 @@ def decode(
     central that does not number its messages).
     """
     if len(payload) > max_bytes:
-        raise EnvelopeError(f"payload is {len(payload)} bytes, at most {max_bytes} allowed")
+        raise EnvelopeError(f"payload is {len(payload)} bytes, at most {max_bytes} allowed", peek_id(payload))
     try:
         doc = json.loads(payload.decode("utf-8"))
     except UnicodeDecodeError as err:
@@ -169,6 +170,53 @@ def decode(
         ts=doc.get("ts"),
         data=doc["data"],
     )
+
+
+_ID_VALUE = re.compile(rb'\s*:\s*"((?:[^"\\]|\\.){1,128})"')
+
+
+def peek_id(payload: bytes, limit: int = ID_SCAN_BYTES) -> str | None:
+    """The top-level ``"id"`` of a JSON object, read from its first ``limit`` bytes without parsing it.
+
+    For naming a payload that is refused before parsing (oversized): nested
+    ``id`` keys are skipped by tracking depth; None when not found in time.
+    """
+    head = payload[:limit]
+    i, n = 0, len(head)
+    while i < n and head[i] in b" \t\r\n":
+        i += 1
+    if i >= n or head[i] != ord("{"):
+        return None
+    depth, expect_key = 0, False
+    while i < n:
+        c = head[i]
+        if c == 0x22:  # a string: a key when at depth 1 after "{" or ","
+            j = i + 1
+            while j < n and head[j] != 0x22:
+                j += 2 if head[j] == 0x5C else 1
+            if j >= n:
+                return None
+            if depth == 1 and expect_key and head[i + 1 : j] == b"id":
+                m = _ID_VALUE.match(head, j + 1)
+                if m is None:
+                    return None
+                try:
+                    value = json.loads(b'"' + m.group(1) + b'"')
+                except (ValueError, UnicodeDecodeError):
+                    return None
+                return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+            expect_key = False
+            i = j + 1
+            continue
+        if c in b"{[":
+            depth += 1
+            expect_key = depth == 1
+        elif c in b"}]":
+            depth -= 1
+        elif c == 0x2C and depth == 1:
+            expect_key = True
+        i += 1
+    return None
 
 
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")

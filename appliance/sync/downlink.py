@@ -55,6 +55,7 @@ class BatchResult:
 
     outcomes: list[str] = field(default_factory=list)
     acked: dict[str, int] = field(default_factory=dict)  # stream -> watermark applied
+    resend: dict[str, int] = field(default_factory=dict)  # stream -> watermark of a resend request
     events_acked: int = 0
     refused: int = 0
 
@@ -87,7 +88,7 @@ class DownlinkApplier:
             for message in messages:
                 try:
                     with self.store.transaction():
-                        outcome = self._apply_one(message, watermarks)
+                        outcome = self._apply_one(message, watermarks, result.resend)
                 except StoreError:
                     raise
                 except (EnvelopeError, ValidationError) as err:
@@ -110,7 +111,7 @@ class DownlinkApplier:
             result.acked = watermarks
         return result
 
-    def _apply_one(self, message: Incoming, watermarks: dict[str, int]) -> str:
+    def _apply_one(self, message: Incoming, watermarks: dict[str, int], resend: dict[str, int]) -> str:
         parts = self.topics.split(message.topic)
         if parts is None or parts[0] != self.topics.site or parts[1] != "down":
             raise EnvelopeError(f"message on unexpected topic {message.topic!r}")
@@ -130,6 +131,8 @@ class DownlinkApplier:
         if stream == "ack":
             name, seq = envelope.data["stream"], int(envelope.data["seq"])
             watermarks[name] = max(seq, watermarks.get(name, 0))
+            if envelope.data.get("resend") is True:  # the central has a gap above seq (PROTOCOL.md)
+                resend[name] = max(seq, resend.get(name, 0))
             return "ack"
         if processed.seen(self.store, envelope.id) is not None:
             return "duplicate"

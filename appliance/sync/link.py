@@ -125,6 +125,7 @@ class MqttLink:
         self._client: mqtt.Client | None = None
         self._pubacks: list[tuple[int, bool]] = []
         self._pubacks_scheduled = False
+        self._stopping = False
 
     # -- life cycle ------------------------------------------------------------
 
@@ -139,8 +140,12 @@ class MqttLink:
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             manual_ack=True,
         )
-        paho_log = logging.getLogger("appliance.sync.paho")
-        paho_log.setLevel(logging.WARNING)  # paho logs every packet at debug level: too costly
+        # One logger per link (not registered, propagating to "appliance.sync"), so its filter
+        # can hide paho's "Client is not connected" ERROR that its own loop thread logs after
+        # a clean disconnect of this link.
+        paho_log = logging.Logger("appliance.sync.paho", logging.WARNING)  # debug logs every packet
+        paho_log.parent = logging.getLogger("appliance.sync")
+        paho_log.addFilter(self._hide_stop_noise)
         client.enable_logger(paho_log)
         client.max_inflight_messages_set(max(20, s.inflight * 2))
         client.max_queued_messages_set(0)  # the relay's window bounds what is handed to paho
@@ -189,6 +194,7 @@ class MqttLink:
         client = self._client
         if client is None:
             return
+        self._stopping = True
         if self.connected:
             info = client.publish(
                 self.topics.status, self._status_payload(False), qos=1, retain=True
@@ -199,6 +205,10 @@ class MqttLink:
         client.loop_stop()
         self._client = None
         self.connected = False
+        self._stopping = False
+
+    def _hide_stop_noise(self, record: logging.LogRecord) -> bool:
+        return not (self._stopping and record.getMessage().startswith("Client is not connected"))
 
     def restart_as_311(self) -> None:
         """Fall back to MQTT 3.1.1 (the broker refused MQTT 5)."""

@@ -196,7 +196,10 @@ class SyncService(Service, LinkListener):
         if result.acked:
             self._last_ack_at = utc_timestamp()
             if self.relay is not None:
-                self.relay.on_ack_progress()
+                if result.events_acked:  # a watermark stuck below a gap is not progress
+                    self.relay.on_ack_progress(result.events_acked)
+                for stream, seq in result.resend.items():
+                    self.relay.on_resend_request(stream, seq)
             self._metrics.acked.inc(result.events_acked)
         self.downlink_applied += sum(1 for o in result.outcomes if o not in ("ack", "duplicate"))
         if result.refused:
@@ -253,6 +256,7 @@ class SyncService(Service, LinkListener):
                 "in_flight": self.relay.in_flight if self.relay else 0,
                 "published": self.relay.published_total if self.relay else 0,
                 "resends": self.relay.resends if self.relay else 0,
+                "gap_resends": self.relay.gap_resends if self.relay else 0,
                 "downlink_applied": self.downlink_applied,
                 "disk_free_mb": free_mb,
             }
@@ -276,10 +280,9 @@ class SyncService(Service, LinkListener):
             if link is not None and link.fallback_requested:
                 log.warning("mqtt: broker refused MQTT 5; falling back to MQTT 3.1.1")
                 await asyncio.get_running_loop().run_in_executor(None, link.restart_as_311)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._health_kick.wait(), max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started))
-                )
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel (3.11)
+                async with asyncio.timeout(max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started))):
+                    await self._health_kick.wait()
             self._health_kick.clear()
 
 

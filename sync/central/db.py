@@ -214,6 +214,50 @@ class CentralDB:
         last = int(last)
         return list(range(last - count + 1, last + 1))
 
+    def reserve_down_seqs(self, stream: str, counts: dict[str, int]) -> dict[str, int]:
+        """Reserve ``counts[site]`` downlink seqs of ``stream`` per site in one commit; first seq of each."""
+        out: dict[str, int] = {}
+        try:
+            for site in sorted(counts):  # one global order: concurrent instances do not deadlock
+                count = counts[site]
+                self._execute(
+                    "INSERT INTO central_down_seq(site, stream, last_seq) VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
+                    (site, stream),
+                )
+                (last,) = self._execute(
+                    "UPDATE central_down_seq SET last_seq = last_seq + ? WHERE site = ? AND stream = ? "
+                    "RETURNING last_seq",
+                    (count, site, stream),
+                ).fetchone()
+                out[site] = int(last) - count + 1
+            self.conn.commit()
+        except Exception:
+            self.conn.rollback()
+            raise
+        return out
+
+    def max_seqs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Highest seq stored for each (site, stream) (0 when none)."""
+        out: dict[tuple[str, str], int] = {}
+        try:
+            for site, stream in keys:
+                (top,) = self._execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM central_events WHERE site = ? AND stream = ?",
+                    (site, stream),
+                ).fetchone()
+                out[(site, stream)] = int(top)
+            self.conn.commit()
+        except Exception:
+            self.conn.rollback()
+            raise
+        return out
+
+    def watermarks(self) -> list[tuple[str, str, int]]:
+        """Every known (site, stream, watermark)."""
+        rows = self._execute("SELECT site, stream, watermark FROM central_streams ORDER BY site, stream").fetchall()
+        self.conn.commit()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
     def set_site_status(self, site: str, status: dict[str, Any]) -> None:
         try:
             self._execute(

@@ -9,6 +9,7 @@ Examples::
     appliance-central push-notification --site helsinki-lab-3 --file notification.json
     appliance-central push --site helsinki-lab-3 --stream surveys --file survey.json
     appliance-central stats --db sqlite:///central.db --json
+    appliance-central fleet --sites 100 --workers 2 --seconds 30 --rate 0.5 --json
 
 A ``--file`` holds one ``data`` object or a JSON list of them (``-`` reads stdin).
 Exit 0 on success, 2 on bad usage or input, 1 on other failure.
@@ -52,6 +53,7 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca", default="", help="CA certificate file")
     parser.add_argument("--cert", default="", help="client certificate file")
     parser.add_argument("--key", default="", help="client key file")
+    parser.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT version")
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _broker_options(serve)
     _db_option(serve)
     serve.add_argument("--group", default="central", help="shared-subscription group of the instances")
+    serve.add_argument("--partition", default="", help="I/N: no shared subscriptions; store sites CRC-32 %% N == I")
     serve.set_defaults(func=cmd_serve)
     for name, stream, what in (
         ("push-contact", "contacts", "a contacts data object ({contact_id, version, contact|deleted})"),
@@ -92,6 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(stats)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
+    fleet = sub.add_parser("fleet", help="simulate N sites against W workers on a private broker; print figures")
+    fleet.add_argument("--sites", type=int, required=True)
+    fleet.add_argument("--workers", type=int, default=2)
+    fleet.add_argument("--seconds", type=float, default=30.0, help="how long the sites produce")
+    fleet.add_argument("--rate", type=float, default=0.5, help="events per second per site")
+    fleet.add_argument("--database", default=None, help="central database URL (default: a private PostgreSQL)")
+    fleet.add_argument("--broker", default=None, help="HOST:PORT of an existing broker (default: a private one)")
+    fleet.add_argument("--hosts", type=int, default=None, help="site processes (default: one per 300 sites)")
+    fleet.add_argument("--kill-worker-at", type=float, default=None, help="SIGKILL worker 1 this many s in")
+    fleet.add_argument("--restart-broker-at", type=float, default=None, help="SIGKILL and restart the broker")
+    fleet.add_argument("--no-downlink", action="store_true", help="push no contacts or notifications")
+    fleet.add_argument("--json", action="store_true", help="print one JSON object")
+    fleet.set_defaults(func=cmd_fleet)
     return parser
 
 
@@ -99,6 +115,9 @@ def _settings(args: argparse.Namespace) -> CentralSettings:
     host, _, port = args.broker.rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--broker {args.broker!r}: expected HOST:PORT")
+    index, _, count = getattr(args, "partition", "").partition("/")
+    if args.__dict__.get("partition") and not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise UsageError(f"--partition {args.partition!r}: expected I/N with 0 <= I < N")
     return CentralSettings(
         host=host,
         port=int(port),
@@ -112,6 +131,8 @@ def _settings(args: argparse.Namespace) -> CentralSettings:
         ca=args.ca,
         cert=args.cert,
         key=args.key,
+        protocol=args.protocol,
+        partition=getattr(args, "partition", ""),
     )
 
 
@@ -180,6 +201,36 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for site, status in sorted(sites.items()):
         print(f"{site:<24} {'online' if status.get('online') else 'offline'}")
     return EXIT_OK
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from sync.fleet.run import FleetOptions, run_fleet
+
+    def terminate(*_: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up short
+        sys.exit(EXIT_FAILURE)
+
+    signal.signal(signal.SIGTERM, terminate)  # stop what was started (broker, workers, database), then exit
+    result = run_fleet(
+        FleetOptions(
+            sites=args.sites,
+            workers=args.workers,
+            seconds=args.seconds,
+            rate=args.rate,
+            database=args.database,
+            broker=args.broker,
+            hosts=args.hosts,
+            kill_worker_at=args.kill_worker_at,
+            restart_broker_at=args.restart_broker_at,
+            downlink=not args.no_downlink,
+        )
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<22} {value}")
+    return EXIT_OK if result["lost"] == 0 and result["gaps"] == 0 else EXIT_FAILURE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

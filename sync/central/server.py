@@ -9,6 +9,12 @@ streams it touched (highest seq without a gap below) and publishes them on
 ``<prefix>/<site>/down/ack``; only then are the messages PUBACKed. A message
 whose envelope is invalid is logged, counted and PUBACKed (it would never get
 better by redelivery).
+
+Gaps are asked for, not waited for (PROTOCOL.md, "Gap fill"): after every
+(re)connect the instance announces each known stream's watermark with
+``resend: true`` (paced at :data:`ANNOUNCE_RATE` per second), and a stream
+whose stored seqs stay above a gap for :data:`GAP_GRACE_S` gets the same ack,
+repeated with a doubling interval while the gap stays.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import logging
 import queue
 import threading
 import time
+import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +48,13 @@ QUEUE_MAX = 20_000  # received, not yet stored (the broker's in-flight window bo
 SESSION_EXPIRY_S = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 5000  # in-flight messages the broker may send us before our PUBACKs
 DB_RETRY_S = 2.0
+GAP_GRACE_S = 1.0  # a gap younger than this may be another instance's batch still committing
+GAP_REPEAT_FIRST_S = 1.0  # a gap that stays is asked for again after 1, 2, 4, ... s
+GAP_REPEAT_MAX_S = 30.0
+GAPS_MAX = 100_000  # streams tracked with an open gap (beyond: found again by the next event)
+GAP_SWEEP_MAX = 500  # gaps re-checked per sweep
+ANNOUNCE_RATE = 2000.0  # resend announcements per second after a (re)connect, per instance
+ANNOUNCE_CHUNK_MAX = 1000
 
 
 @dataclass
@@ -59,6 +74,17 @@ class CentralSettings:
     cert: str = ""
     key: str = ""
     keepalive: int = 30
+    receive_maximum: int = RECEIVE_MAXIMUM  # the broker's in-flight window towards this instance
+    protocol: str = "5"  # "5", or "3.1.1" for engines without MQTT 5 (NATS, RabbitMQ < 3.13)
+    # "I/N": without shared subscriptions, instance I of N stores the sites whose CRC-32 % N == I
+    # (it still receives and PUBACKs every site's uplink; the others' is left to their instance).
+    partition: str = ""
+
+    def owns(self, site: str) -> bool:
+        if not self.partition:
+            return True
+        index, count = (int(x) for x in self.partition.split("/"))
+        return zlib.crc32(site.encode()) % count == index
 
 
 @dataclass
@@ -69,16 +95,29 @@ class CentralCounters:
     invalid: int = 0
     data_warnings: int = 0
     acks_sent: int = 0
+    resend_requests: int = 0
     batches: int = 0
     watermarks: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
+@dataclass
+class _Gap:
+    """A stream with seqs stored above its watermark: when to ask next, and what was seen."""
+
+    due: float
+    interval: float
+    mark: int
+    top: int
+
+
 def make_client(settings: CentralSettings, client_id: str, *, manual_ack: bool) -> mqtt.Client:
-    """A paho MQTT 5 client configured from ``settings`` (not connected)."""
+    """A paho client (MQTT 5, or 3.1.1 with a persistent session) configured from ``settings``."""
+    v5 = settings.protocol != "3.1.1"
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        protocol=mqtt.MQTTv5,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        clean_session=None if v5 else False,
         manual_ack=manual_ack,
     )
     client.max_inflight_messages_set(1000)
@@ -107,20 +146,29 @@ class CentralServer:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self.db: CentralDB | None = None
+        self._announce_requested = threading.Event()
+        self._announce: deque[tuple[str, str, int]] = deque()
+        self._announce_clock = 0.0
+        self._gaps: dict[tuple[str, str], _Gap] = {}
 
     @property
     def up_filter(self) -> str:
+        if self.settings.partition:
+            return f"{self.settings.topic_prefix}/+/up/#"
         return f"$share/{self.settings.group}/{self.settings.topic_prefix}/+/up/#"
 
     def start(self) -> None:
         self.db = open_db(self.settings.db_url)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        props.ReceiveMaximum = self.settings.receive_maximum
         self._client.reconnect_delay_set(1, 10)
-        self._client.connect_async(
-            self.settings.host, self.settings.port, self.settings.keepalive, clean_start=False, properties=props
-        )
+        if self.settings.protocol == "3.1.1":
+            self._client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive)
+        else:
+            self._client.connect_async(
+                self.settings.host, self.settings.port, self.settings.keepalive, clean_start=False, properties=props
+            )
         self._worker = threading.Thread(target=self._work, name="central-store", daemon=True)
         self._worker.start()
         self._client.loop_start()
@@ -148,6 +196,7 @@ class CentralServer:
             self._generation += 1
         client.subscribe(self.up_filter, qos=1)
         client.subscribe(f"{self.settings.topic_prefix}/+/status", qos=1)
+        self._announce_requested.set()  # what the broker dropped meanwhile is asked for again
         self.connected.set()
         log.info("central %s: connected, subscribed to %s", self.settings.client_id, self.up_filter)
 
@@ -181,15 +230,68 @@ class CentralServer:
     def _work(self) -> None:
         while not self._stop.is_set():
             batch = self._take_batch()
-            if not batch:
-                continue
-            while not self._stop.is_set():
+            while batch and not self._stop.is_set():
                 try:
                     self._handle(batch)
                     break
                 except Exception:
                     log.exception("central: storing a batch failed; retrying in %.0f s", DB_RETRY_S)
                     time.sleep(DB_RETRY_S)
+            try:
+                self._ask_for_gaps()
+            except Exception:
+                log.exception("central: asking for gaps failed; trying again")
+                time.sleep(DB_RETRY_S)
+
+    def _ask_for_gaps(self) -> None:
+        """Announce watermarks after a (re)connect; ask again for gaps that stay (bounded, paced)."""
+        assert self.db is not None
+        now = time.monotonic()
+        if self._announce_requested.is_set() and self.connected.is_set():
+            self._announce_requested.clear()
+            self._announce = deque(w for w in self.db.watermarks() if self.settings.owns(w[0]))
+            self._announce_clock = now
+            if self._announce:
+                log.info("central %s: announcing %d watermarks", self.settings.client_id, len(self._announce))
+        if self._announce:
+            budget = min(ANNOUNCE_CHUNK_MAX, int((now - self._announce_clock) * ANNOUNCE_RATE))
+            if budget > 0:
+                self._announce_clock = now
+                marks: dict[tuple[str, str], int] = {}
+                while self._announce and len(marks) < budget:
+                    site, stream, mark = self._announce.popleft()
+                    marks[(site, stream)] = max(mark, self.counters.watermarks.get((site, stream), 0))
+                self._publish_acks(marks, resend=set(marks))
+        due = [key for key, gap in self._gaps.items() if gap.due <= now][:GAP_SWEEP_MAX]
+        if not due:
+            return
+        marks = self.db.advance_watermarks(due)  # another instance may have filled it meanwhile
+        tops = self.db.max_seqs(due)
+        open_gaps: set[tuple[str, str]] = set()
+        for key in due:
+            gap = self._gaps[key]
+            if marks[key] >= tops[key]:
+                del self._gaps[key]
+                continue
+            if marks[key] > gap.mark:  # the last ask helped: keep asking briskly
+                gap.interval = GAP_REPEAT_FIRST_S
+            gap.mark, gap.top = marks[key], tops[key]
+            gap.due = now + gap.interval
+            gap.interval = min(gap.interval * 2, GAP_REPEAT_MAX_S)
+            open_gaps.add(key)
+        self._publish_acks(marks, resend=open_gaps)
+
+    def _note_gaps(self, marks: dict[tuple[str, str], int], tops: dict[tuple[str, str], int]) -> None:
+        now = time.monotonic()
+        for key, mark in marks.items():
+            gap = self._gaps.get(key)
+            top = max(tops.get(key, 0), gap.top if gap else 0)
+            if top <= mark:
+                self._gaps.pop(key, None)
+            elif gap is not None:
+                gap.top = top
+            elif len(self._gaps) < GAPS_MAX:
+                self._gaps[key] = _Gap(now + GAP_GRACE_S, GAP_REPEAT_FIRST_S, mark, top)
 
     def _handle(self, batch: list[tuple[mqtt.MQTTMessage, int]]) -> None:
         assert self.db is not None
@@ -204,6 +306,8 @@ class CentralServer:
             if len(rest) != 3 or rest[1] != "up":
                 self.counters.invalid += 1
                 continue
+            if not self.settings.owns(rest[0]):
+                continue  # another instance's partition: PUBACKed below, stored there
             try:
                 env = decode(
                     bytes(msg.payload), direction="up", expect_site=rest[0], expect_type=rest[2], check_data=False
@@ -221,6 +325,11 @@ class CentralServer:
             self.counters.stored += new
             self.counters.duplicates += len(events) - new
             marks = self.db.advance_watermarks((e.site, e.stream) for e in events)
+            tops: dict[tuple[str, str], int] = {}
+            for e in events:
+                key = (e.site, e.stream)
+                tops[key] = max(tops.get(key, 0), e.seq)
+            self._note_gaps(marks, tops)
             self._publish_acks(marks)
             if self._on_event is not None:
                 for e in events:
@@ -232,14 +341,27 @@ class CentralServer:
                 self._client.ack(msg.mid, msg.qos)
         self.counters.batches += 1
 
-    def _publish_acks(self, marks: dict[tuple[str, str], int]) -> None:
+    def _publish_acks(
+        self, marks: dict[tuple[str, str], int], resend: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
         assert self.db is not None
+        todo = []
         for (site, stream), mark in marks.items():
-            self.counters.watermarks[(site, stream)] = mark
-            if mark <= 0:
-                continue
-            (seq,) = self.db.next_down_seqs(site, "ack")
-            env = make("ack", site, seq, {"stream": stream, "seq": mark})
+            key = (site, stream)
+            self.counters.watermarks[key] = max(mark, self.counters.watermarks.get(key, 0))
+            if mark > 0 or key in resend:
+                todo.append((site, stream, mark, key in resend))
+        counts: dict[str, int] = {}
+        for site, _stream, _mark, _r in todo:
+            counts[site] = counts.get(site, 0) + 1
+        seqs = self.db.reserve_down_seqs("ack", counts) if counts else {}
+        for site, stream, mark, ask in todo:
+            data: dict[str, Any] = {"stream": stream, "seq": mark}
+            if ask:
+                data["resend"] = True
+                self.counters.resend_requests += 1
+            env = make("ack", site, seqs[site], data)
+            seqs[site] += 1
             self._client.publish(f"{self.settings.topic_prefix}/{site}/down/ack", encode(env), qos=1)
             self.counters.acks_sent += 1
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import threading
 import time
 import uuid
@@ -25,6 +26,7 @@ from appliance.sync.link import LinkSettings
 from appliance.sync.service import SyncService
 from sync.central.db import open_db
 from sync.central.server import CentralServer, CentralSettings
+from sync.fleet.pgcluster import PgCluster, find_bin
 from tests.sync.mosquitto import CENTRAL_USER, Certs, Mosquitto, make_certs
 
 USERS = {CENTRAL_USER: "central-secret", "site-a": "secret-a", "site-b": "secret-b"}
@@ -246,24 +248,42 @@ class Listener:
         self.client.loop_stop()
 
 
-PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL_ENV = "APPLIANCE_TEST_POSTGRES"  # a server to use instead of a private cluster (optional)
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> Iterator[str]:
+    """A PostgreSQL URL: ``$APPLIANCE_TEST_POSTGRES`` or a private cluster started for this session."""
+    pytest.importorskip("psycopg")
+    if os.environ.get(PG_URL_ENV):
+        yield os.environ[PG_URL_ENV]
+        return
+    if find_bin("initdb") is None:
+        pytest.skip("no PostgreSQL server binaries: scripts/system-deps.sh installs the postgresql package")
+    with PgCluster(durable=False) as cluster:
+        yield cluster.url
 
 
 @contextlib.contextmanager
-def postgres_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards (skips without a server)."""
-    psycopg = pytest.importorskip("psycopg")
+def postgres_schema_url(base: str) -> Iterator[str]:
+    """A URL on ``base`` whose search_path is a fresh schema, dropped afterwards."""
+    import psycopg
+
     schema = f"central_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_BASE, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"no PostgreSQL at {PG_BASE}: {err}")
+    admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
     admin.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
     try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
     finally:
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
         admin.close()
+
+
+@pytest.fixture
+def pg_url(postgres_base: str) -> Iterator[str]:
+    with postgres_schema_url(postgres_base) as url:
+        yield url
 
 
 def daemon_sync_env(broker_port: int, site: str, password: str) -> dict[str, str]:

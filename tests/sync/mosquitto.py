@@ -1,42 +1,13 @@
-"""A private Mosquitto for the sync tests: own port, config, passwords, ACL, TLS, persistence.
-
-Never the system broker on 1883. ``Mosquitto(workdir).start()`` writes the
-config into ``workdir`` and starts ``/usr/sbin/mosquitto`` on a free port (and a
-TLS port that requires a client certificate signed by the test CA); ``kill()``
-(SIGKILL), ``stop()`` (SIGTERM) and ``start()`` again keep the same ports and
-persistence file, for the fault tests.
-"""
+"""The private Mosquitto of the sync tests (``sync.fleet.broker``) and the test certificates."""
 
 from __future__ import annotations
 
-import contextlib
-import getpass
-import shutil
-import socket
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import free_port
+from sync.fleet.broker import CENTRAL_USER, PREFIX, Certs, Mosquitto
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-START_TIMEOUT_S = 15.0
-PREFIX = "lab/v1"
-CENTRAL_USER = "central"
-
-
-@dataclass(frozen=True)
-class Certs:
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path  # CN = site-a, signed by the test CA
-    client_key: Path
-    rogue_cert: Path  # signed by another CA: must be refused
-    rogue_key: Path
-
+__all__ = ["CENTRAL_USER", "PREFIX", "Certs", "Mosquitto", "make_certs"]
 
 def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
@@ -61,120 +32,3 @@ def make_certs(directory: Path) -> Certs:
                  d / "rogue.pem", d / "rogue.key")
 
 
-class Mosquitto:
-    """One private broker process; restartable with the same ports and persistence."""
-
-    def __init__(
-        self,
-        workdir: Path,
-        users: dict[str, str],
-        *,
-        max_queued: int = 100_000,
-        certs: Certs | None = None,
-        max_inflight: int = 1000,
-    ) -> None:
-        self.workdir = workdir
-        self.users = users
-        self.max_queued = max_queued
-        self.max_inflight = max_inflight
-        self.certs = certs
-        self.port = free_port()
-        self.tls_port = free_port() if certs else None
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = workdir / "mosquitto.log"
-        self._write_config()
-
-    def _write_config(self) -> None:
-        w = self.workdir
-        (w / "data").mkdir(parents=True, exist_ok=True)
-        passwd = w / "passwd"
-        passwd.write_text("")
-        for user, password in self.users.items():
-            subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwd), user, password], check=True,
-                           capture_output=True, timeout=30)
-        passwd.chmod(0o600)
-        acl = w / "acl"
-        acl.write_text(
-            "# the central reads every site's uplink and status, writes every site's downlink\n"
-            f"user {CENTRAL_USER}\n"
-            f"topic read {PREFIX}/+/up/#\n"
-            f"topic read {PREFIX}/+/status\n"
-            f"topic write {PREFIX}/+/down/#\n"
-            "\n# every site (username = site id) only its own topics\n"
-            f"pattern write {PREFIX}/%u/up/#\n"
-            f"pattern readwrite {PREFIX}/%u/status\n"
-            f"pattern read {PREFIX}/%u/down/#\n"
-        )
-        acl.chmod(0o600)
-        lines = [
-            "per_listener_settings false",
-            "allow_anonymous false",
-            f"password_file {passwd}",
-            f"acl_file {acl}",
-            "persistence true",
-            f"persistence_location {w / 'data'}/",
-            "autosave_interval 1",
-            f"max_queued_messages {self.max_queued}",
-            f"max_inflight_messages {self.max_inflight}",
-            f"user {getpass.getuser()}",  # started as root, mosquitto would drop to "mosquitto"
-            f"log_dest file {self.log_path}",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-            "log_type information",
-            "connection_messages true",
-            f"listener {self.port} 127.0.0.1",
-        ]
-        if self.certs and self.tls_port:
-            c = self.certs
-            lines += [
-                f"listener {self.tls_port} 127.0.0.1",
-                f"cafile {c.ca}",
-                f"certfile {c.server_cert}",
-                f"keyfile {c.server_key}",
-                "require_certificate true",
-                "tls_version tlsv1.2",
-            ]
-        (w / "mosquitto.conf").write_text("\n".join(lines) + "\n")
-
-    def start(self) -> Mosquitto:
-        log = (self.workdir / "stdout.log").open("ab")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.workdir / "mosquitto.conf")],
-                                     stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {self.log()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
-
-    def restart(self, *, kill: bool = True) -> None:
-        self.kill() if kill else self.stop()
-        self.start()
-
-    def log(self) -> str:
-        parts = []
-        for name in ("mosquitto.log", "stdout.log"):
-            p = self.workdir / name
-            if p.exists():
-                parts.append(p.read_text(errors="replace")[-4000:])
-        return "\n".join(parts)

@@ -16,7 +16,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'central.db'}"
         return
-    with postgres_schema_url() as url:
+    with postgres_schema_url(request.getfixturevalue("postgres_base")) as url:
         yield url
 
 

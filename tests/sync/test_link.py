@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from appliance.sync import processed
 from appliance.sync.downlink import Incoming
@@ -112,3 +116,19 @@ def test_processed_ids_are_pruned_to_the_bound(
     assert store.call(lambda: store.conn.execute("SELECT COUNT(*) FROM sync_downlink_ids").fetchone()[0]) == 100
     assert store.call(processed.seen, store, "id-299") == "applied"
     assert store.call(processed.seen, store, "id-0") is None
+
+
+def test_a_clean_stop_logs_no_paho_error(
+    broker: Mosquitto,
+    appliance_factory: Callable[..., InProcessAppliance],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    for _ in range(4):  # paho's loop thread logged "Client is not connected" after clean stops mid-stream
+        app = appliance_factory(broker.port)
+        wait_until(lambda a=app: a.connected, 20, "appliance connected")  # type: ignore[misc]
+        app.append("sms_in", 1000)  # still publishing (no central acks them) when the stop comes
+        time.sleep(0.3)
+        app.stop()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]

@@ -1,21 +1,13 @@
-"""The reference central on PostgreSQL (127.0.0.1:5432, database ``test``), two instances sharing the load."""
+"""The reference central on PostgreSQL (a private cluster, see conftest), two instances sharing the load."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from sync.central.db import open_db
 from sync.central.server import CentralServer
-from tests.sync.conftest import SITE, InProcessAppliance, postgres_schema_url, wait_until
+from tests.sync.conftest import SITE, InProcessAppliance, wait_until
 from tests.sync.mosquitto import Mosquitto
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    with postgres_schema_url() as url:
-        yield url
 
 
 def test_two_central_instances_on_postgresql_share_the_load(

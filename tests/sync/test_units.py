@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.sync.backoff import RECONNECT_JITTER, Backoff
-from sync.envelope import Topics, decode, encode, make
+from sync.envelope import EnvelopeError, Topics, decode, encode, make, peek_id
 
 
 def test_backoff_doubles_to_its_cap_with_bounded_jitter_and_resets() -> None:
@@ -49,3 +49,25 @@ def test_topics() -> None:
     assert t.split("lab/v1/helsinki-lab-3/down/ack") == ("helsinki-lab-3", "down", "ack")
     assert t.split("other/v1/x/down/ack") is None
     assert t.split("lab/v1/x/sideways/ack") is None
+
+
+def test_an_oversized_payload_is_refused_naming_its_top_level_id() -> None:
+    inner = b'{"v":1,"data":{"id":"inner","x":[1,{"id":2}]},"id":"outer","pad":"'
+    payload = inner + b"x" * (1024 * 1024) + b'"}'
+    try:
+        decode(payload, direction="down")
+    except EnvelopeError as err:
+        assert err.envelope_id == "outer"
+        assert "bytes" in err.reason
+    else:
+        raise AssertionError("a 1 MB payload was accepted")
+
+
+def test_peek_id_is_bounded_and_reads_only_the_top_level() -> None:
+    assert peek_id(b' {"id" : "a\\"b"}') == 'a"b'
+    assert peek_id(b'{"s":"id","id":"ok"}') == "ok"  # a value "id" is not a key
+    assert peek_id(b'["id","x"]') is None
+    assert peek_id(b'{"data":{"id":"inner"}}') is None
+    assert peek_id(b'{"pad":"' + b"x" * 70_000 + b'","id":"late"}') is None  # beyond the scan limit
+    assert peek_id(b'{"id":"' + b"x" * 200 + b'"}') is None  # longer than an id may be
+    assert peek_id(b'{"id":') is None
