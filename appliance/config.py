@@ -249,6 +249,22 @@ class ContactsConfig:
 
 
 @dataclass(frozen=True)
+class SurveysConfig:
+    session_timeout_hours: float = _key(
+        72.0, "hours > 0 without a reply after which an SMS survey ends incomplete", _positive
+    )
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    price_per_part: float = _key(0.0, "a number >= 0: the operator's price of one SMS part", lambda v: v >= 0)
+    currency: str = _key("EUR", "a currency code or symbol shown with costs")
+    help_text: str = _key(
+        "", "the lab's contact text sent in reply to HELP/INFO/APUA/HJÄLP/帮助 (default: the lab's name)"
+    )
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = _key("info", "debug, info, warning or error", _one_of("debug", "info", "warning", "error"))
     mask_numbers: bool = _key(True, "true or false (mask phone numbers in logs)")
@@ -276,6 +292,8 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
+    surveys: SurveysConfig = field(default_factory=SurveysConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
     source: str | None = None

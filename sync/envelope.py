@@ -22,6 +22,12 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
 from appliance.errors import ValidationError
+from appliance.timefmt import format_utc, parse_time
+
+__all__ = [  # parse_time is re-exported: its home is appliance.timefmt
+    "DOWNLINK_STREAMS", "MAX_PAYLOAD_BYTES", "Envelope", "EnvelopeError", "Topics", "decode", "encode",
+    "has_data_schema", "load_schema", "make", "parse_time", "schema_problem", "utc_timestamp",
+]
 
 ENVELOPE_VERSION = 1
 MAX_PAYLOAD_BYTES = 64 * 1024  # a downlink or uplink payload larger than this is refused
@@ -219,19 +225,7 @@ def encode(envelope: dict[str, Any]) -> bytes:
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """RFC 3339 UTC with milliseconds, the envelope's ``ts`` format."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 time from an envelope (``Z`` or offset) as an aware datetime."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"not an RFC 3339 time: {text!r}") from None
-    if moment.tzinfo is None:
-        raise ValidationError(f"RFC 3339 time without an offset: {text!r}")
-    return moment
+    return format_utc(moment or datetime.now(UTC))
 
 
 class Topics:

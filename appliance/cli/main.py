@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "appliance.cli.sms_cmd",
     "appliance.cli.calls_cmd",
     "appliance.cli.line_cmd",
+    "appliance.cli.complaints_cmd",
+    "appliance.cli.contacts_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
 # (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
@@ -39,6 +41,8 @@ COMMAND_OWNERS = {
     "sms": "appliance.cli.sms_cmd",
     "calls": "appliance.cli.calls_cmd",
     "line": "appliance.cli.line_cmd",
+    "complaints": "appliance.cli.complaints_cmd",
+    "contacts": "appliance.cli.contacts_cmd",
 }
 
 

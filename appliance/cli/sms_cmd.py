@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
 from appliance.cli.common import load, open_store, print_json
 from appliance.cli.main import add_config_option
+from appliance.consent import send_block_reason
+from appliance.daemon.wakesock import wake_daemon
 from appliance.errors import ApplianceError, UsageError
-from appliance.phone import to_e164
-from appliance.sms.outbox import SmsOutbox, status_event
-from appliance.store.db import utcnow
+from appliance.phone import mask, to_e164
+from appliance.sms.outbox import Enqueued, SmsOutbox, status_event
+from appliance.store.db import Store, utcnow
 from appliance.store.outbox import EventOutbox
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIST_LIMIT = 1000
 RETRYABLE = ("unknown", "failed", "expired")
@@ -34,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     send.add_argument("--to", required=True, metavar="NUMBER", help="recipient; national numbers read in site.country")
     send.add_argument("--text", required=True, help="message text (GSM-7 or any Unicode)")
     send.add_argument("--json", action="store_true", help="print one JSON object")
+    send.add_argument(
+        "--override-opt-out", action="store_true",
+        help="send even though the number opted out (STOP); say why to the person first",
+    )
     send.set_defaults(func=cmd_send)
 
     lst = cmds.add_parser("list", help="messages, newest first")
@@ -71,16 +80,34 @@ def cmd_send(args: argparse.Namespace) -> int:
     store = open_store(config)
     try:
         try:
-            queued = store.call(SmsOutbox(store).enqueue, number, args.text, durable=True)
+            queued = store.call(_send, store, number, args.text, args.override_opt_out)
         except ValueError as err:
             raise UsageError(f"sms send: {err}") from None
     finally:
         store.close()
+    wake_daemon(config.data_dir, "sms_outbox")  # no 5 s wait for the daemon's poll
     if args.json:
         print_json({"id": queued.message_id, "status": "queued", "number": number, "created": queued.created})
     else:
         print(queued.message_id)
     return 0
+
+
+def _send(store: Store, number: str, text: str, override: bool) -> Enqueued:
+    """Check the opt-out and queue, in one durable transaction (store thread)."""
+    with store.transaction(durable=True):
+        reason = send_block_reason(store, number, "manual")
+        if reason is not None and not override:
+            raise UsageError(
+                f"sms send: {mask(number)} refused SMS ({reason}); add --override-opt-out to send anyway"
+            )
+        if reason is not None:
+            print(f"appliance: warning: {mask(number)} opted out; sending anyway (--override-opt-out)",
+                  file=sys.stderr)
+            log.warning("manual SMS to %s sent although %s (--override-opt-out)", mask(number), reason)
+        return SmsOutbox(store).enqueue(
+            number, text, durable=True, purpose="manual_override" if reason else "manual"
+        )
 
 
 def _row(d: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +129,8 @@ def _row(d: dict[str, Any]) -> dict[str, Any]:
         "not_before": d["not_before"],
         "expires_at": d["expires_at"],
         "incomplete": bool(d["incomplete"]),
+        "language": d.get("language"),
+        "purpose": d.get("purpose"),
     }
 
 
@@ -165,6 +194,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
             store.signal_after_commit("sms_outbox")
     finally:
         store.close()
+    wake_daemon(config.data_dir, "sms_outbox")
     if args.json:
         print_json({"id": args.id, "status": "queued"})
     else:

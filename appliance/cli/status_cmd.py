@@ -15,8 +15,10 @@ from appliance.cli.common import load, open_store, print_json
 from appliance.cli.main import add_config_option
 from appliance.config import Config
 from appliance.daemon.supervisor import DAEMON_ROW, HEARTBEAT_INTERVAL_S
+from appliance.errors import ValidationError
 from appliance.store.db import Store
 from appliance.store.outbox import EventOutbox
+from appliance.timefmt import parse_time
 
 HEALTHZ_TIMEOUT_S = 2.0
 PARTS = ("modem", "line", "sync", "web")
@@ -33,8 +35,8 @@ def _age_s(ts: str | None) -> float | None:
     if not ts:
         return None
     try:
-        then = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
+        then = parse_time(ts)
+    except ValidationError:
         return None
     return (datetime.now(UTC) - then).total_seconds()
 

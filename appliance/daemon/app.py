@@ -17,6 +17,7 @@ from appliance.daemon.context import AppContext
 from appliance.daemon.notify import Notifier
 from appliance.daemon.service import Service
 from appliance.daemon.supervisor import Supervisor
+from appliance.daemon.wakesock import WakeupSocket
 from appliance.store.db import Store
 from appliance.web.server import WebService
 
@@ -37,6 +38,9 @@ def build_services(ctx: AppContext) -> list[Service]:
         line = LineService(ctx)
         services.append(line)
         services.append(CallsService(ctx, line))  # a bad line.menu stops start-up naming the key (exit 2)
+    from appliance.inbound.service import InboundService
+
+    services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
@@ -56,6 +60,8 @@ async def run_daemon(config: Config) -> int:
     ctx.wakeups.bind(loop)
     ctx.bus.bind(loop)
     store.on_commit_signal = ctx.wakeups.notify
+    wake_socket = WakeupSocket(config.data_dir, ctx.wakeups.notify)  # `appliance sms send` wakes us
+    wake_socket.start(loop)
     supervisor = Supervisor(ctx, notifier)
     try:
         supervisor.add(build_services(ctx))
@@ -72,6 +78,7 @@ async def run_daemon(config: Config) -> int:
         notifier.stopping()
         await supervisor.stop()
     finally:
+        wake_socket.close(loop)
         store.close()
     log.info("stopped")
     return 0

@@ -29,15 +29,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from appliance.config import Config
+from appliance.consent.core import send_block_reason
+from appliance.contacts import Contact, get_contact
 from appliance.errors import ValidationError
 from appliance.notifications.quiet_hours import release_time
 from appliance.notifications.templates import language_of, render
 from appliance.phone import to_e164
 from appliance.sms.outbox import SmsOutbox
-from appliance.store.db import utcnow
 from appliance.store.outbox import EventOutbox
-from appliance.sync.contacts import Contact, get_contact
-from sync.envelope import parse_time, utc_timestamp
+from appliance.timefmt import format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -55,6 +55,8 @@ class NotificationSettings:
     lab_name: str
     quiet_hours: str
     guardian_age: int
+    survey_timeout_hours: float = 72.0
+    help_text: str = ""
 
     @classmethod
     def from_config(cls, config: Config) -> NotificationSettings:
@@ -64,6 +66,8 @@ class NotificationSettings:
             lab_name=config.site.name or config.site.id,
             quiet_hours=config.notifications.quiet_hours,
             guardian_age=config.contacts.guardian_age,
+            survey_timeout_hours=config.surveys.session_timeout_hours,
+            help_text=config.sms.help_text,
         )
 
 
@@ -120,6 +124,49 @@ def _recipient(
     return number, language or target.language or contact.language, target.contact_id
 
 
+def _written_in(data: dict[str, Any], language: str) -> str | None:
+    """The language the SMS is written in: the template's, or the one the request names."""
+    if "template" in data:
+        return language_of(language)
+    return language or None
+
+
+def _start_survey(
+    store: Store,
+    settings: NotificationSettings,
+    data: dict[str, Any],
+    envelope_id: str,
+    number: str,
+    language: str,
+    not_before: str,
+    expires_at: str | None,
+) -> Outcome:
+    """A notification carrying ``survey_id``: the intro (``text`` or template), then question 1."""
+    from appliance.surveys.sms import start_sms_survey  # surveys build on notifications' texts
+
+    intro = _text(settings, data, language) if ("text" in data or "template" in data) else None
+    started = start_sms_survey(
+        store,
+        data["survey_id"],
+        number,
+        language=language_of(language),
+        lab=settings.lab_name,
+        contact_id=data.get("contact_id"),
+        intro=intro,
+        notification_id=data["notification_id"],
+        not_before=not_before,
+        expires_at=expires_at,
+    )
+    if started.session is None:
+        raise Refused(started.blocked or "refused", data.get("contact_id"))
+    row = store.conn.execute(
+        "SELECT id FROM sms_messages WHERE notification_id = ?", (data["notification_id"],)
+    ).fetchone()
+    message_id = int(row[0]) if row else None
+    _record(store, data, envelope_id, number, "queued", None, message_id)
+    return Outcome("queued", message_id=message_id)
+
+
 def _text(settings: NotificationSettings, data: dict[str, Any], language: str) -> str:
     if "text" in data:
         return str(data["text"])
@@ -138,8 +185,8 @@ def _timing(
         expires = parse_time(data["expires_at"])
         if expires <= now:
             raise Refused("expired", data.get("contact_id"))
-        expires_at = utc_timestamp(expires)
-    return utc_timestamp(due), expires_at
+        expires_at = format_utc(expires)
+    return format_utc(due), expires_at
 
 
 def accept_request(
@@ -165,6 +212,11 @@ def accept_request(
     try:
         number, language, _reached = _recipient(store, settings, data, now)
         not_before, expires_at = _timing(settings, data, now)
+        blocked = send_block_reason(store, number, "notification") if channel == "sms" else None
+        if blocked is not None:
+            raise Refused(blocked, data.get("contact_id"))
+        if data.get("survey_id") and channel == "sms":
+            return _start_survey(store, settings, data, envelope_id, number, language, not_before, expires_at)
     except Refused as refusal:
         report: dict[str, Any] = {
             "notification_id": notification_id,
@@ -186,6 +238,9 @@ def accept_request(
                 contact_id=data.get("contact_id"),
                 not_before=not_before,
                 expires_at=expires_at,
+                language=_written_in(data, language),
+                purpose="notification",
+                durable=False,  # the downlink batch commits durably
             )
         except ValueError as err:  # text too long for the outbox
             raise ValidationError(str(err)) from None
@@ -195,7 +250,7 @@ def accept_request(
     now_text = utcnow()
     conn.execute(
         "INSERT INTO call_requests(notification_id, contact_id, number, language, text, not_before, "
-        "expires_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        "expires_at, status, created_at, updated_at, survey_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
         (
             notification_id,
             data.get("contact_id"),
@@ -206,6 +261,7 @@ def accept_request(
             expires_at,
             now_text,
             now_text,
+            data.get("survey_id"),
         ),
     )
     report = {"notification_id": notification_id, "status": "pending"}
@@ -244,7 +300,7 @@ def _record(
 def pending_calls(store: Store) -> list[dict[str, Any]]:
     """Call requests waiting for the phone-line part, oldest first."""
     rows = store.conn.execute(
-        "SELECT notification_id, contact_id, number, language, text, not_before, expires_at "
+        "SELECT notification_id, contact_id, number, language, text, not_before, expires_at, survey_id "
         "FROM call_requests WHERE status = 'pending' ORDER BY created_at"
     ).fetchall()
     keys = (
@@ -255,5 +311,6 @@ def pending_calls(store: Store) -> list[dict[str, Any]]:
         "text",
         "not_before",
         "expires_at",
+        "survey_id",
     )
     return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -9,12 +9,12 @@ same message id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from appliance.errors import ValidationError
 from appliance.sms.pdu import split_text
-from appliance.store.db import utcnow
 from appliance.store.outbox import EventOutbox
+from appliance.timefmt import format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -47,8 +47,14 @@ class SmsOutbox:
         not_before: str | None = None,
         expires_at: str | None = None,
         durable: bool = True,
+        language: str | None = None,
+        purpose: str | None = None,
     ) -> Enqueued:
-        """Queue one SMS to ``number`` (E.164). Writes an ``sms_status`` event (``queued``)."""
+        """Queue one SMS to ``number`` (E.164). Writes an ``sms_status`` event (``queued``).
+
+        ``language`` is the language the text is written in (kept with the message, never
+        changed); ``purpose`` says why it is sent (notification, survey, complaint_ack, ...).
+        """
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"SMS text is {len(text)} characters, at most {MAX_TEXT_CHARS} allowed")
         parts = len(split_text(text)[1])  # ValueError for a text no SMS can carry
@@ -65,9 +71,10 @@ class SmsOutbox:
             now = utcnow()
             cur = conn.execute(
                 "INSERT INTO sms_messages(box, number, text, status, parts, notification_id, contact_id, "
-                "not_before, expires_at, created_at, updated_at) "
-                "VALUES ('outbox', ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
-                (number, text, parts, notification_id, contact_id, not_before, expires_at, now, now),
+                "not_before, expires_at, created_at, updated_at, language, purpose) "
+                "VALUES ('outbox', ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (number, text, parts, notification_id, contact_id, not_before, expires_at, now, now, language,
+                 purpose),
             )
             message_id = int(cur.lastrowid or 0)
             self.events.append("sms_status", status_event(message_id, "queued", notification_id, parts=parts))
@@ -76,16 +83,13 @@ class SmsOutbox:
 
 
 def normalise_time(value: str | None, what: str) -> str | None:
-    """An RFC 3339 time in the store's form (UTC, milliseconds, ``Z``): the sender compares text."""
+    """An RFC 3339 time in the store's form (UTC, milliseconds, ``Z``); no offset is refused (timefmt)."""
     if value is None or value == "":
         return None
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{what} is not an RFC 3339 time: {value!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # the store's clock is UTC
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return format_utc(parse_time(value))
+    except ValidationError as err:  # callers catch ValueError for bad input
+        raise ValueError(f"{what}: {err}") from None
 
 
 def status_event(message_id: int, status: str, notification_id: str | None, **extra: Any) -> dict[str, Any]:

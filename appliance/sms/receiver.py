@@ -36,6 +36,7 @@ PRUNE_BATCH = 1000
 MISSING_PART = "[…]"  # stands for a part that never arrived, in an incomplete message
 
 IN_EVENT_STREAM = "sms_in"
+WAKEUP_SMS_IN = "sms_in"  # appliance/inbound routes the message (opt-out, complaint, survey, ...)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class InboxReceiver:
             "incomplete": incomplete,
         }
         self.events.append(IN_EVENT_STREAM, data)
+        self.store.signal_after_commit(WAKEUP_SMS_IN)  # the inbound router looks at once
         log.info(
             "SMS %d received from %s (%d part(s)%s)",
             message_id,

@@ -20,6 +20,7 @@ from appliance.phone import mask
 from appliance.sms.outbox import status_event
 from appliance.store.db import utcnow
 from appliance.store.outbox import EventOutbox
+from appliance.timefmt import format_utc
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -64,8 +65,7 @@ def retry_delay(attempts: int) -> float:
     return min(RETRY_MAX_S, RETRY_BASE_S * RETRY_FACTOR ** max(0, attempts - 1))
 
 
-def rfc3339(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+rfc3339 = format_utc  # kept for callers of the old name
 
 
 class OutboxSender:

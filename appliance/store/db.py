@@ -28,7 +28,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -37,6 +36,11 @@ from urllib.request import pathname2url
 import sqlite_utils
 
 from appliance.errors import StoreCorrupt, StoreError, StoreFull, StoreTooNew
+from appliance.timefmt import utcnow
+
+__all__ = [  # utcnow is re-exported: its home is appliance.timefmt
+    "BUSY_TIMEOUT_S", "Store", "check_file", "migrations", "row_dict", "split_statements", "translate_error", "utcnow",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +50,6 @@ _MIGRATION_NAME = re.compile(r"^schema_v(\d+)\.sql$")
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def utcnow() -> str:
-    """Now, as RFC 3339 UTC with milliseconds (the store's and the envelope's time format)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def migrations() -> dict[int, str]:

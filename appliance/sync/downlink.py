@@ -16,12 +16,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from appliance.complaints import apply_update as apply_complaint_update
+from appliance.contacts import apply_contact
 from appliance.errors import StoreError, ValidationError
 from appliance.notifications.requests import NotificationSettings, accept_request
 from appliance.store.outbox import EventOutbox
+from appliance.surveys import apply_survey
 from appliance.sync import processed
-from appliance.sync.contacts import apply_contact
-from appliance.sync.records import apply_complaint_update, apply_survey
 from sync.envelope import DOWNLINK_STREAMS, Envelope, EnvelopeError, Topics, decode
 
 if TYPE_CHECKING:
@@ -138,7 +139,10 @@ class DownlinkApplier:
         if envelope.type == "surveys":
             return apply_survey(self.store, data)
         if envelope.type == "complaint_updates":
-            return apply_complaint_update(self.store, data, envelope.id)
+            s = self.settings
+            return apply_complaint_update(
+                self.store, data, envelope.id, lab=s.lab_name, quiet_hours=s.quiet_hours, timezone=s.timezone
+            )
         raise EnvelopeError(f"no handler for stream {envelope.type!r}", envelope.id)
 
     def _refuse(self, message: Incoming, err: Exception) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from appliance.store.db import utcnow
+from appliance.timefmt import format_utc, utcnow
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -38,11 +38,7 @@ def record(store: Store, envelope_id: str, stream: str, seq: int | None, outcome
 
 def prune(store: Store, keep_days: int = KEEP_DAYS, max_rows: int = MAX_ROWS) -> int:
     """Forget ids older than ``keep_days`` and beyond ``max_rows``; return how many went."""
-    cutoff = (
-        (datetime.now(UTC) - timedelta(days=keep_days))
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    cutoff = format_utc(datetime.now(UTC) - timedelta(days=keep_days))
     removed = 0
     with store.transaction():
         conn = store.conn

@@ -14,11 +14,11 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from appliance.errors import StoreError, UsageError
+from appliance.timefmt import utcnow
 
 WATERMARK_SCAN = 20_000  # seqs examined per watermark step (a bigger run advances next time)
 
@@ -64,7 +64,7 @@ class StoredEvent:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utcnow()
 
 
 class CentralDB:

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from appliance.contacts import apply_contact
 from appliance.errors import ValidationError
 from appliance.notifications.quiet_hours import release_time
 from appliance.notifications.requests import NotificationSettings, accept_request
 from appliance.notifications.templates import TEMPLATES, render
 from appliance.store.db import Store
-from appliance.sync.contacts import apply_contact
 from appliance.sync.downlink import DownlinkApplier, Incoming
 from sync.envelope import EnvelopeError, Topics, decode, encode, make
 

@@ -1,0 +1,1 @@
+"""Inbound SMS: the ordered hooks every received message goes through (router.py)."""
