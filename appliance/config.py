@@ -248,6 +248,64 @@ class ContactsConfig:
     guardian_age: int = _key(15, "an integer 0-25 (years)", _int_range(0, 25))
 
 
+def _valid_followup_templates(v: Any) -> bool:
+    from appliance.followups.schedule import valid_template_config  # the format's owner; pure
+
+    return valid_template_config(v)
+
+
+def _valid_campaign_definitions(v: Any) -> bool:
+    from appliance.campaigns.segment import valid_definitions  # the format's owner; pure
+
+    return valid_definitions(v)
+
+
+def _valid_summary_recipients(v: Any) -> bool:
+    from appliance.summary.figures import valid_recipients  # the format's owner; pure
+
+    return valid_recipients(v)
+
+
+@dataclass(frozen=True)
+class FollowupsConfig:
+    templates: dict[str, Any] = _key(  # noqa: RUF009 - _key returns a dataclasses.field
+        dict,
+        "a table of templates whose notifications start a follow-up, e.g. [followups.templates.results_ready]"
+        " first_after_days = 14, every_days = 7, max_times = 3, hour = 10"
+        " (optional minute, reminder = a template name)",
+        _valid_followup_templates,
+    )
+    poll_interval: float = _key(30.0, "seconds 0.05-3600 between looks for due reminders", lambda v: 0.05 <= v <= 3600)
+    day_seconds: int = _key(
+        86400, "an integer 1-86400: seconds in a schedule day (less than 86400 only for demos and tests)",
+        _int_range(1, 86400),
+    )
+
+
+@dataclass(frozen=True)
+class CampaignsConfig:
+    rate_per_minute: int = _key(
+        10, "an integer 1-6000 (SMS parts a minute; a real modem sends 6-30)", _int_range(1, 6000)
+    )
+    price_per_part: float = _key(0.0, "a number >= 0 (cost of one SMS part, for dry-runs)", lambda v: v >= 0)
+    defined: dict[str, Any] = _key(  # noqa: RUF009 - _key returns a dataclasses.field
+        dict,
+        "a table of named campaigns, e.g. [campaigns.defined.flu] text = \"...\", segment = {age_min = 65}",
+        _valid_campaign_definitions,
+    )
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    time: str = _key("", '"HH:MM" local time of the daily summary, or "" for none',
+                     lambda v: v == "" or bool(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v)))
+    recipients: list[Any] = _key(  # noqa: RUF009 - _key returns a dataclasses.field
+        list,
+        'a list of staff, e.g. [{number = "+358401234567", language = "fi"}] (language en, fi, sv or zh)',
+        _valid_summary_recipients,
+    )
+
+
 @dataclass(frozen=True)
 class SurveysConfig:
     session_timeout_hours: float = _key(
@@ -296,6 +354,9 @@ class Config:
     sms: SmsConfig = field(default_factory=SmsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
+    followups: FollowupsConfig = field(default_factory=FollowupsConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
+    summary: SummaryConfig = field(default_factory=SummaryConfig)
     source: str | None = None
 
     @property

@@ -35,7 +35,10 @@ MAX_REASON_CHARS = 300
 STREAM_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 # Downlink streams the appliance acts on; anything else is refused with an error event.
-DOWNLINK_STREAMS = ("contacts", "notifications", "surveys", "complaint_updates", "ack")
+DOWNLINK_STREAMS = (
+    "contacts", "notifications", "surveys", "complaint_updates", "ack",
+    "followup_updates", "campaigns",  # follow-ups and education campaigns
+)
 
 
 class EnvelopeError(ValidationError):

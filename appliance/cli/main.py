@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "appliance.cli.line_cmd",
     "appliance.cli.complaints_cmd",
     "appliance.cli.contacts_cmd",
+    "appliance.cli.workflows_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
 # (`appliance dsp decode` need not pay for the store and web imports). Help imports all.
@@ -43,6 +44,9 @@ COMMAND_OWNERS = {
     "line": "appliance.cli.line_cmd",
     "complaints": "appliance.cli.complaints_cmd",
     "contacts": "appliance.cli.contacts_cmd",
+    "followups": "appliance.cli.workflows_cmd",
+    "campaigns": "appliance.cli.workflows_cmd",
+    "summary": "appliance.cli.workflows_cmd",
 }
 
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 def build_services(ctx: AppContext) -> list[Service]:
     """The device and sync parts this configuration asks for (the web part is added by run_daemon)."""
     services: list[Service] = []
+    from appliance.followups.service import WorkflowService
+
+    services.append(WorkflowService(ctx))
     if ctx.config.modem.driver != "none":
         from appliance.modem.service import ModemService
 

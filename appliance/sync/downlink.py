@@ -16,9 +16,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from appliance.campaigns.campaigns import CampaignSettings
+from appliance.campaigns.intake import apply_campaign
 from appliance.complaints import apply_update as apply_complaint_update
 from appliance.contacts import apply_contact
 from appliance.errors import StoreError, ValidationError
+from appliance.followups.followups import FollowupSettings
+from appliance.followups.intake import accept_scheduled_notification, after_notification, apply_followup_update
 from appliance.notifications.requests import NotificationSettings, accept_request
 from appliance.store.outbox import EventOutbox
 from appliance.surveys import apply_survey
@@ -59,8 +63,16 @@ class DownlinkApplier:
     """Applies downlink messages for one site; every method runs on the store thread."""
 
     def __init__(
-        self, store: Store, topics: Topics, settings: NotificationSettings, max_bytes: int
+        self, store: Store, topics: Topics, settings: NotificationSettings, max_bytes: int,
+        followup_settings: FollowupSettings | None = None, campaign_settings: CampaignSettings | None = None,
     ) -> None:
+        self.followup_settings = followup_settings or FollowupSettings(
+            timezone=settings.timezone, quiet_hours=settings.quiet_hours, lab_name=settings.lab_name
+        )
+        self.campaign_settings = campaign_settings or CampaignSettings(
+            timezone=settings.timezone, quiet_hours=settings.quiet_hours, lab_name=settings.lab_name,
+            guardian_age=settings.guardian_age,
+        )
         self.store = store
         self.topics = topics
         self.settings = settings
@@ -135,7 +147,17 @@ class DownlinkApplier:
         if envelope.type == "contacts":
             return apply_contact(self.store, data, self.settings.country)
         if envelope.type == "notifications":
-            return accept_request(self.store, self.settings, data, envelope.id).status
+            if "schedule" in data:
+                return accept_scheduled_notification(
+                    self.store, self.settings, self.followup_settings, data, envelope.id
+                )
+            status = accept_request(self.store, self.settings, data, envelope.id).status
+            after_notification(self.store, self.settings, self.followup_settings, data, status)
+            return status
+        if envelope.type == "followup_updates":
+            return apply_followup_update(self.store, data)
+        if envelope.type == "campaigns":
+            return apply_campaign(self.store, self.campaign_settings, data, envelope.id)
         if envelope.type == "surveys":
             return apply_survey(self.store, data)
         if envelope.type == "complaint_updates":

@@ -22,9 +22,11 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
+from appliance.campaigns.campaigns import CampaignSettings
 from appliance.daemon.context import AppContext
 from appliance.daemon.service import Service
 from appliance.errors import StoreError
+from appliance.followups.followups import FollowupSettings
 from appliance.notifications.requests import NotificationSettings
 from appliance.store.outbox import WAKEUP_EVENTS, EventOutbox
 from appliance.sync import processed
@@ -90,6 +92,8 @@ class SyncService(Service, LinkListener):
             self.link.topics,
             NotificationSettings.from_config(self.config),
             MAX_PAYLOAD_BYTES,
+            FollowupSettings.from_config(self.config),
+            CampaignSettings.from_config(self.config),
         )
         self.set_health(
             "starting", f"connecting to {self.link_settings.host}:{self.link_settings.port}"

@@ -1,0 +1,415 @@
+"""Follow-up schedules in the store: made, evaluated, stopped, listed.
+
+A schedule comes from the central (a ``notifications`` message carrying
+``schedule``, see sync/PROTOCOL.md) or from the configuration
+(``[followups.templates.<template>]``: every notification with that template
+also starts a schedule of reminders). Each reminder is one SMS, queued only if
+``send_block_reason(number, "followup")`` allows it and never in quiet hours.
+
+A schedule stops when the contact replies (any inbound SMS from its number
+after the schedule was made), when the central says so (``followup_updates``),
+when the contact completes the survey it names (``survey_id``), when the number
+opts out, or when it expires; it finishes after ``max_times`` reminders.
+
+Every function here runs on the store thread (``await store.run(fn, ...)``)
+and writes its rows and its ``followup`` uplink event in one transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from appliance.errors import ValidationError
+from appliance.followups.schedule import DAY_S, Schedule, next_due, template_schedule
+from appliance.notifications.quiet_hours import release_time
+from appliance.phone import mask
+from appliance.sms.outbox import SmsOutbox
+from appliance.store.outbox import EventOutbox
+from sync.envelope import parse_time, utc_timestamp
+
+if TYPE_CHECKING:
+    from appliance.config import Config
+    from appliance.store.db import Store
+
+log = logging.getLogger(__name__)
+
+EVENT_STREAM = "followup"
+PURPOSE = "followup"
+DUE_BATCH = 200  # reminders handled per evaluation; the rest wait for the next one (seconds later)
+SCAN_BATCH = 1000  # inbound messages / survey replies looked at per scan
+INBOX_CURSOR_KEY = "followups.inbox_cursor"
+SURVEY_CURSOR_KEY = "followups.survey_reply_cursor"
+WAKEUP = "followups"
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    """What the follow-up rules read from the configuration."""
+
+    timezone: str = "UTC"
+    quiet_hours: str = ""
+    day_seconds: int = DAY_S
+    lab_name: str = "Lab"
+    templates: dict[str, tuple[Schedule, str]] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_config(cls, config: Config) -> FollowupSettings:
+        return cls(
+            timezone=config.site.timezone,
+            quiet_hours=config.notifications.quiet_hours,
+            day_seconds=config.followups.day_seconds,
+            lab_name=config.site.name or config.site.id,
+            templates={name: template_schedule(entry) for name, entry in config.followups.templates.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Followup:
+    """One schedule as the page and ``appliance followups list`` show it."""
+
+    followup_id: str
+    source: str
+    contact_id: str | None
+    number: str
+    language: str
+    text: str
+    survey_id: str | None
+    schedule: Schedule
+    anchor_date: str
+    status: str
+    stop_reason: str | None
+    sent_count: int
+    last_sent_at: str | None
+    next_due_at: str | None
+    expires_at: str | None
+    created_at: str
+    reminders: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "followup_id": self.followup_id,
+            "source": self.source,
+            "contact_id": self.contact_id,
+            "number": self.number,
+            "language": self.language,
+            "text": self.text,
+            "survey_id": self.survey_id,
+            "schedule": self.schedule.as_dict(),
+            "anchor_date": self.anchor_date,
+            "status": self.status,
+            "stop_reason": self.stop_reason,
+            "sent": self.sent_count,
+            "remaining": 0 if self.status != "active" else self.schedule.max_times - self.sent_count,
+            "last_sent_at": self.last_sent_at,
+            "next_due_at": self.next_due_at,
+            "expires_at": self.expires_at,
+            "created_at": self.created_at,
+            "reminders": self.reminders,
+        }
+
+
+_COLUMNS = (
+    "followup_id, source, contact_id, number, language, text, survey_id, schedule, anchor_date, status, "
+    "stop_reason, sent_count, last_sent_at, next_due_at, expires_at, created_at"
+)
+
+
+def _from_row(row: tuple[Any, ...]) -> Followup:
+    (fid, source, contact_id, number, language, text, survey_id, schedule, anchor, status, reason, sent,
+     last_sent, next_due_at, expires_at, created_at) = row
+    return Followup(
+        fid, source, contact_id, number, language, text, survey_id, Schedule(**json.loads(schedule)), anchor,
+        status, reason, int(sent), last_sent, next_due_at, expires_at, created_at,
+    )
+
+
+def _due_time(settings: FollowupSettings, fu: Followup, index: int) -> datetime:
+    """When reminder ``index`` (0-based) of ``fu`` may go, moved out of the quiet hours."""
+    due = next_due(
+        fu.schedule,
+        date.fromisoformat(fu.anchor_date),
+        index,
+        settings.zone,
+        sent_at=parse_time(fu.last_sent_at) if fu.last_sent_at else None,
+        created=parse_time(fu.created_at),
+        day_seconds=settings.day_seconds,
+    )
+    return release_time(due, settings.quiet_hours, settings.timezone)
+
+
+def create_followup(
+    store: Store,
+    settings: FollowupSettings,
+    *,
+    followup_id: str,
+    number: str,
+    language: str,
+    text: str,
+    schedule: Schedule,
+    contact_id: str | None = None,
+    source: str = "central",
+    survey_id: str | None = None,
+    start: datetime | None = None,
+    expires_at: str | None = None,
+    now: datetime | None = None,
+) -> Followup | None:
+    """Store a new schedule (None when ``followup_id`` exists already: idempotent)."""
+    now = now or datetime.now(UTC)
+    start = max(start or now, now)
+    conn = store.conn
+    with store.transaction():
+        if conn.execute("SELECT 1 FROM followups WHERE followup_id = ?", (followup_id,)).fetchone():
+            return None
+        stamp = utc_timestamp(now)
+        anchor = start.astimezone(settings.zone).date().isoformat()
+        draft = Followup(
+            followup_id, source, contact_id, number, language, text, survey_id, schedule, anchor, "active",
+            None, 0, None, None, expires_at, utc_timestamp(start),
+        )
+        due = utc_timestamp(max(_due_time(settings, draft, 0), now))
+        conn.execute(
+            f"INSERT INTO followups({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, 0, "
+            "NULL, ?, ?, ?, ?)",
+            (followup_id, source, contact_id, number, language, text, survey_id, json.dumps(schedule.as_dict()),
+             anchor, due, expires_at, draft.created_at, stamp),
+        )
+        _event(store, followup_id, contact_id, "scheduled", next_due_at=due, schedule=schedule.as_dict())
+        store.signal_after_commit(WAKEUP)
+    log.info("follow-up %s scheduled for %s, first reminder %s", followup_id, mask(number), due)
+    return get_followup(store, followup_id)
+
+
+def _event(store: Store, followup_id: str, contact_id: str | None, status: str, **extra: Any) -> None:
+    data: dict[str, Any] = {"followup_id": followup_id, "status": status}
+    if contact_id:
+        data["contact_id"] = contact_id
+    data.update({k: v for k, v in extra.items() if v is not None})
+    EventOutbox(store).append(EVENT_STREAM, data)
+
+
+def get_followup(store: Store, followup_id: str) -> Followup | None:
+    row = store.conn.execute(f"SELECT {_COLUMNS} FROM followups WHERE followup_id = ?", (followup_id,)).fetchone()
+    if row is None:
+        return None
+    fu = _from_row(row)
+    fu.reminders.extend(_reminders(store, followup_id))
+    return fu
+
+
+def _reminders(store: Store, followup_id: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT n, due_at, done_at, outcome, reason, message_id FROM followup_reminders WHERE followup_id = ? "
+        "ORDER BY n",
+        (followup_id,),
+    ).fetchall()
+    keys = ("n", "due_at", "done_at", "outcome", "reason", "message_id")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def list_followups(
+    store: Store, *, contact_id: str | None = None, number: str | None = None, status: str | None = None,
+    limit: int = 1000,
+) -> list[Followup]:
+    """Schedules, newest first, with their reminders (for the page and ``appliance followups list``)."""
+    where, args = [], []
+    for column, value in (("contact_id", contact_id), ("number", number), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    sql = f"SELECT {_COLUMNS} FROM followups"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC, followup_id LIMIT ?"
+    out = [_from_row(r) for r in store.conn.execute(sql, (*args, limit)).fetchall()]
+    for fu in out:
+        fu.reminders.extend(_reminders(store, fu.followup_id))
+    return out
+
+
+def stop_followups(
+    store: Store,
+    reason: str,
+    *,
+    followup_id: str | None = None,
+    contact_id: str | None = None,
+    number: str | None = None,
+    survey_id: str | None = None,
+    before: str | None = None,
+) -> int:
+    """Stop the active schedules matching every given key; ``before``: made before that time."""
+    where, args = ["status = 'active'"], []
+    for column, value in (("followup_id", followup_id), ("contact_id", contact_id), ("number", number),
+                          ("survey_id", survey_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if before is not None:
+        where.append("created_at < ?")
+        args.append(before)
+    if len(where) == 1:
+        raise ValidationError("stopping follow-ups needs a followup_id, contact_id, number or survey_id")
+    with store.transaction():
+        rows = store.conn.execute(
+            f"SELECT followup_id, contact_id, sent_count FROM followups WHERE {' AND '.join(where)}", args
+        ).fetchall()
+        stamp = utc_timestamp()
+        for fid, cid, sent in rows:
+            store.conn.execute(
+                "UPDATE followups SET status = 'stopped', stop_reason = ?, next_due_at = NULL, updated_at = ? "
+                "WHERE followup_id = ?",
+                (reason, stamp, fid),
+            )
+            _event(store, fid, cid, "stopped", reason=reason, sent=int(sent))
+    for fid, _cid, _sent in rows:
+        log.info("follow-up %s stopped: %s", fid, reason)
+    return len(rows)
+
+
+def on_reply(store: Store, number: str, received_at: str | None = None) -> int:
+    """A message from ``number`` stops the schedules made for it before the message (the router's hook)."""
+    return stop_followups(store, "replied", number=number, before=received_at or utc_timestamp())
+
+
+def on_survey_completed(store: Store, contact_id: str, survey_id: str) -> int:
+    """A completed survey stops the schedules that name it for that contact."""
+    return stop_followups(store, "survey_completed", contact_id=contact_id, survey_id=survey_id)
+
+
+def scan_stops(store: Store) -> int:
+    """Apply replies and completed surveys that arrived since the last scan; return schedules stopped.
+
+    Reads the inbox and the ``survey_reply`` events by cursor, so it works whoever
+    received them (the daemon's modem part, another process) and after a restart.
+    """
+    conn = store.conn
+    stopped = 0
+    cursor = int(store.get_meta(INBOX_CURSOR_KEY, "0") or 0)
+    rows = conn.execute(
+        "SELECT id, number, created_at FROM sms_messages WHERE box = 'inbox' AND id > ? ORDER BY id LIMIT ?",
+        (cursor, SCAN_BATCH),
+    ).fetchall()
+    if rows:
+        with store.transaction():
+            for _mid, number, created_at in rows:
+                if conn.execute(
+                    "SELECT 1 FROM followups WHERE status = 'active' AND number = ? LIMIT 1", (number,)
+                ).fetchone():
+                    stopped += on_reply(store, number, created_at)
+            store.set_meta(INBOX_CURSOR_KEY, str(rows[-1][0]))
+    cursor = int(store.get_meta(SURVEY_CURSOR_KEY, "0") or 0)
+    rows = conn.execute(
+        "SELECT n, data FROM events WHERE stream = 'survey_reply' AND n > ? ORDER BY n LIMIT ?",
+        (cursor, SCAN_BATCH),
+    ).fetchall()
+    if rows:
+        with store.transaction():
+            for _n, payload in rows:
+                data = json.loads(payload)
+                if data.get("complete") and data.get("contact_id") and data.get("survey_id"):
+                    stopped += on_survey_completed(store, str(data["contact_id"]), str(data["survey_id"]))
+            store.set_meta(SURVEY_CURSOR_KEY, str(rows[-1][0]))
+    return stopped
+
+
+def _block_reason(store: Store, number: str) -> str | None:
+    consent = importlib.import_module("appliance.consent")  # wf-core's part (docs/DOMAIN.md)
+    reason: str | None = consent.send_block_reason(store, number, PURPOSE)
+    return reason
+
+
+def run_due(store: Store, settings: FollowupSettings, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Send (or block, or defer) every reminder due at ``now``; return what was done, one dict each."""
+    now = now or datetime.now(UTC)
+    stamp = utc_timestamp(now)
+    rows = store.conn.execute(
+        f"SELECT {_COLUMNS} FROM followups WHERE status = 'active' AND next_due_at <= ? "
+        "ORDER BY next_due_at LIMIT ?",
+        (stamp, DUE_BATCH),
+    ).fetchall()
+    done = []
+    for row in rows:
+        with store.transaction():
+            done.append(_one_due(store, settings, _from_row(row), now))
+    return done
+
+
+def _one_due(store: Store, settings: FollowupSettings, fu: Followup, now: datetime) -> dict[str, Any]:
+    conn = store.conn
+    stamp = utc_timestamp(now)
+    if fu.expires_at and parse_time(fu.expires_at) <= now:
+        stop_followups(store, "expired", followup_id=fu.followup_id)
+        return {"followup_id": fu.followup_id, "action": "stopped", "reason": "expired"}
+    release = release_time(now, settings.quiet_hours, settings.timezone)
+    if release > now:  # the clock moved into the quiet hours since the due time was computed
+        conn.execute(
+            "UPDATE followups SET next_due_at = ?, updated_at = ? WHERE followup_id = ?",
+            (utc_timestamp(release), stamp, fu.followup_id),
+        )
+        return {"followup_id": fu.followup_id, "action": "deferred", "until": utc_timestamp(release)}
+    reason = _block_reason(store, fu.number)
+    if reason == "opted_out":  # the contact said STOP: the whole schedule ends, not just this reminder
+        stop_followups(store, "opted_out", followup_id=fu.followup_id)
+        return {"followup_id": fu.followup_id, "action": "stopped", "reason": reason}
+    n = fu.sent_count + 1
+    message_id = None
+    if reason is None:
+        queued = SmsOutbox(store).enqueue(
+            fu.number, fu.text, notification_id=f"{fu.followup_id}#{n}", contact_id=fu.contact_id
+        )
+        message_id = queued.message_id
+    conn.execute(
+        "INSERT INTO followup_reminders(followup_id, n, due_at, done_at, outcome, reason, message_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (fu.followup_id, n, fu.next_due_at, stamp, "queued" if reason is None else "blocked", reason, message_id),
+    )
+    after = Followup(**{**fu.__dict__, "sent_count": n, "last_sent_at": stamp})
+    if n >= fu.schedule.max_times:
+        status, next_at = "finished", None
+    else:
+        status, next_at = "active", utc_timestamp(_due_time(settings, after, n))
+    conn.execute(
+        "UPDATE followups SET sent_count = ?, last_sent_at = ?, next_due_at = ?, status = ?, updated_at = ? "
+        "WHERE followup_id = ?",
+        (n, stamp, next_at, status, stamp, fu.followup_id),
+    )
+    _event(store, fu.followup_id, fu.contact_id, "reminded" if reason is None else "blocked", n=n,
+           message_id=message_id, reason=reason, next_due_at=next_at)
+    if status == "finished":
+        _event(store, fu.followup_id, fu.contact_id, "finished", sent=n)
+    log.info("follow-up %s reminder %d/%d %s", fu.followup_id, n, fu.schedule.max_times,
+             "queued" if reason is None else f"blocked ({reason})")
+    return {"followup_id": fu.followup_id, "action": "queued" if reason is None else "blocked", "n": n,
+            "reason": reason, "message_id": message_id, "next_due_at": next_at}
+
+
+def recompute_due(store: Store, settings: FollowupSettings) -> int:
+    """Recompute every active schedule's next due time from its anchor (start-up: zone or rules changed)."""
+    rows = store.conn.execute(f"SELECT {_COLUMNS} FROM followups WHERE status = 'active'").fetchall()
+    changed = 0
+    with store.transaction():
+        for row in rows:
+            fu = _from_row(row)
+            due = utc_timestamp(_due_time(settings, fu, fu.sent_count))
+            if due != fu.next_due_at:
+                store.conn.execute(
+                    "UPDATE followups SET next_due_at = ?, updated_at = ? WHERE followup_id = ?",
+                    (due, utc_timestamp(), fu.followup_id),
+                )
+                changed += 1
+    return changed
+
+
+def next_due_time(store: Store) -> datetime | None:
+    """The earliest due time of an active schedule (the scheduler sleeps until then at most)."""
+    row = store.conn.execute("SELECT MIN(next_due_at) FROM followups WHERE status = 'active'").fetchone()
+    return parse_time(row[0]) if row and row[0] else None
