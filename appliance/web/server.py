@@ -47,7 +47,7 @@ from prometheus_client.registry import Collector
 
 from appliance import __version__, alerts
 from appliance.daemon.service import Service
-from appliance.errors import ApplianceError, StoreError, ValidationError
+from appliance.errors import ApplianceError, QueueFull, StoreError, ValidationError
 from appliance.phone import mask, to_e164
 from appliance.sms.actions import cancel_messages, retry_messages
 from appliance.sms.outbox import SENDING_PAUSED_META, SmsOutbox
@@ -684,19 +684,25 @@ class WebService(Service):
         return self._done(request, {"reset": True}, "/")
 
     async def dial(self, request: web.Request) -> web.StreamResponse:
-        """Click-to-dial through the phone-line part (its ``dial(number)``), when there is one."""
+        """Click-to-dial: an outbound call job for the phone-line part (dialed when the line is idle)."""
         body = await self._body(request)
         try:
             number = to_e164(str(body.get("number", "")), self.ctx.config.site.country)
         except ValidationError as err:
             return web.json_response({"error": str(err)}, status=400)
-        line = self.supervisor.services.get("line")
-        dial = getattr(line, "dial", None)
-        if dial is None:
-            return web.json_response({"error": "no phone line part is running"}, status=409)
-        call_id = await dial(number)
-        await self._audit(request, "dial", f"call {call_id}", mask(number))
-        return self._done(request, {"call_id": call_id}, "/calls")
+        if self.ctx.config.line.driver == "none":
+            return web.json_response({"error": "there is no phone line (line.driver = none)"}, status=409)
+        from appliance.calls import jobs
+
+        user: SessionUser = request[USER]
+        try:
+            job_id = await self.ctx.store.run(
+                jobs.queue_dial, self.ctx.store, [number], requested_by=f"web:{user.username}"
+            )
+        except (QueueFull, ValueError) as err:
+            return web.json_response({"error": str(err)}, status=409)
+        await self._audit(request, "dial", f"call job {job_id}", mask(number))
+        return self._done(request, {"job_id": job_id}, "/calls")
 
     async def language(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)

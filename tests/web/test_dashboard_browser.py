@@ -159,3 +159,27 @@ def test_axe_core_finds_no_serious_or_critical_violation_on_any_page(tmp_path: P
     finally:
         context.close()
         daemon.kill()
+
+
+def test_a_simulated_call_pops_the_caller_within_a_second(tmp_path: Path, page: Any) -> None:
+    daemon = _daemon(tmp_path, APPLIANCE_LINE__RINGS_BEFORE_ANSWER="0")
+    try:
+        daemon.wait_healthy()
+        login(page, daemon.url)
+        page.wait_for_selector("#live-status.fresh", timeout=10_000)
+        assert page.locator("#line-title .badge.sim").inner_text() == "SIMULATED"
+        ring = run_cli(tmp_path, "line", "sim", "ring", "--number", "0401234567", "--name", "<b>ANNA</b>", "--standard", "bell202")
+        assert ring.returncode == 0, ring.stderr
+        page.wait_for_selector("#caller-pop:not([hidden])", timeout=10_000)
+        assert page.locator("[data-pop=number]").inner_text() == "+358401234567"
+        name = page.locator("[data-pop=name]").inner_text()
+        assert name == "<b>ANNA</b>", name  # the name on the line, as text
+        latency = int(page.locator("#caller-pop").get_attribute("data-latency-ms") or "99999")
+        print(f"caller pop: bus event -> card in the browser {latency} ms")
+        assert latency < 1000
+        wait_until(lambda: page.locator("[data-k='line.state']").inner_text().endswith("ringing"), timeout=5)
+        # call back from the card: an outbound call job, audited
+        page.click("[data-pop=dial-form] button")
+        page.wait_for_url(daemon.url("/calls"))
+    finally:
+        daemon.kill()

@@ -89,10 +89,10 @@
     const pop = $("#caller-pop");
     if (!pop) return;
     const c = card.contact;
-    const name = c && c.name ? c.name : (card.name_on_line || document.documentElement.lang && "");
-    $("[data-pop=name]", pop).textContent = name || "?";
+    const name = c && c.name ? c.name : card.name_on_line;
+    $("[data-pop=name]", pop).textContent = name || pop.dataset.unknown;
     $("[data-pop=number]", pop).textContent = card.number || card.number_absent_reason || "";
-    $("[data-pop=language]", pop).textContent = c && c.language ? "🗣 " + c.language : "";
+    $("[data-pop=language]", pop).textContent = c && c.language ? pop.dataset.languageLabel + ": " + c.language : "";
     fill($("[data-pop=pending]", pop), card.pending || [], (p) => el("li", p.kind + " " + p.status + ": " + p.text));
     fill($("[data-pop=complaints]", pop), card.complaints || [], (p) => el("li", p.reference + " " + p.status));
     fill($("[data-pop=calls]", pop), card.calls || [], (p) => el("li", p.started_at + " " + p.direction + " " + (p.outcome || "")));
