@@ -63,6 +63,7 @@ from appliance.users import (
 from appliance.web import data, diagnostics, i18n, svg, tls
 from appliance.web.auth import LoginBusy, LoginThrottle, PasswordHasher
 from appliance.web.live import HEARTBEAT_S, LiveHub, ViewerLimit
+from appliance.web.workflows import WorkflowPages, contacts_view
 
 if TYPE_CHECKING:
     from appliance.daemon.context import AppContext
@@ -148,7 +149,7 @@ def _static_files() -> dict[str, bytes]:
             or entry.name.endswith(".js")}
 
 
-class WebService(Service):
+class WebService(WorkflowPages, Service):
     """Serves /healthz, /metrics and the status page on ``web.listen``."""
 
     name = "web"
@@ -281,6 +282,7 @@ class WebService(Service):
         r.add_post("/language", self.language)
         r.add_get("/diagnostics", self.diagnostics)
         r.add_get("/audit", self.audit)
+        self.add_workflow_routes(app)
         return app
 
     # -- sessions and anti-forgery -------------------------------------------
@@ -623,7 +625,7 @@ class WebService(Service):
 
     async def contacts(self, request: web.Request) -> web.Response:
         after = request.query.get("after") or None
-        rows, next_after = await self.ctx.store.run(data.contacts_page, self.ctx.store, after)
+        rows, next_after = await self.ctx.store.run(contacts_view, self.ctx.store, after)
         return self._render(request, "contacts.html", rows=rows, next_after=next_after)
 
     async def charts(self, request: web.Request) -> web.Response:
@@ -642,6 +644,29 @@ class WebService(Service):
         elif name == "signal":
             points = [(float(ts), None if s is None else float(s)) for ts, s in self.hub.signal]
             body = svg.line(t("signal_day"), points, 31.0, "+CSQ 0-31, last 24 h")
+        elif name == "complaints":
+            from appliance.complaints.core import complaint_figures
+
+            fig = await self.ctx.store.run(complaint_figures, self.ctx.store)
+            ages = fig.get("open_by_age") or fig.get("ages") or {}
+            statuses = fig.get("by_status") or {}
+            labels = [*statuses, *ages]
+            body = svg.bars(
+                t("complaints_chart"), labels,
+                {"by status": [int(statuses.get(k, 0)) for k in statuses] + [0] * len(ages),
+                 "open, by age": [0] * len(statuses) + [int(ages.get(k, 0)) for k in ages]},
+            )
+        elif name == "surveys":
+            from appliance.surveys.figures import survey_figures
+
+            fig = await self.ctx.store.run(survey_figures, self.ctx.store)
+            labels, means = [], []
+            for sid, f in (fig.get("surveys") or {}).items():
+                for qid, q in (f.get("questions") or {}).items():
+                    if q.get("mean") is not None:
+                        labels.append(f"{sid[:10]}/{qid}")
+                        means.append(round(float(q["mean"]) * 10))
+            body = svg.bars(t("survey_chart") + " (x10)", labels[:16], {"mean x10": means[:16]})
         else:
             raise web.HTTPNotFound()
         return web.Response(text=body, content_type="image/svg+xml")

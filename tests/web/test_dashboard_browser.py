@@ -20,7 +20,10 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AXE = Path(__file__).resolve().parent / "assets" / "axe.min.js"
 HOSTILE = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2> hello"
-PAGES = ("/", "/inbox", "/outbox", "/failed", "/calls", "/contacts", "/charts", "/audit")
+PAGES = (
+    "/", "/inbox", "/outbox", "/failed", "/calls", "/followups", "/complaints", "/surveys", "/contacts", "/charts",
+    "/audit",
+)
 
 
 def _daemon(tmp_path: Path, **env: str) -> Daemon:
@@ -168,7 +171,9 @@ def test_a_simulated_call_pops_the_caller_within_a_second(tmp_path: Path, page: 
         login(page, daemon.url)
         page.wait_for_selector("#live-status.fresh", timeout=10_000)
         assert page.locator("#line-title .badge.sim").inner_text() == "SIMULATED"
-        ring = run_cli(tmp_path, "line", "sim", "ring", "--number", "0401234567", "--name", "<b>ANNA</b>", "--standard", "bell202")
+        ring = run_cli(
+            tmp_path, "line", "sim", "ring", "--number", "0401234567", "--name", "<b>ANNA</b>", "--standard", "bell202"
+        )
         assert ring.returncode == 0, ring.stderr
         page.wait_for_selector("#caller-pop:not([hidden])", timeout=10_000)
         assert page.locator("[data-pop=number]").inner_text() == "+358401234567"

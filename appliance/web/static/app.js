@@ -98,6 +98,7 @@
     fill($("[data-pop=calls]", pop), card.calls || [], (p) => el("li", p.started_at + " " + p.direction + " " + (p.outcome || "")));
     fill($("[data-pop=messages]", pop), card.messages || [], (p) => el("li", p.created_at + " " + p.box + ": " + p.text));
     $("[data-pop=dial-number]", pop).value = card.number || "";
+    $("[data-pop=save-number]", pop).value = card.number || "";
     $("[data-pop=dial-form]", pop).hidden = !card.number;
     $("[data-pop=save-contact]", pop).hidden = !!c || !card.number;
     const latency = Date.now() - (card.published_ms || Date.now());
