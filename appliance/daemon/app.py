@@ -44,6 +44,11 @@ def build_services(ctx: AppContext) -> list[Service]:
     from appliance.inbound.service import InboundService
 
     services.append(InboundService(ctx))  # opt-out, help, complaints, survey answers
+    gpio = ctx.config.gpio
+    if max(gpio.status_led, gpio.call_led, gpio.buzzer, gpio.button) >= 0:
+        from appliance.daemon.lights import LightsService
+
+        services.append(LightsService(ctx))  # the box's lights, buzzer and button
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 
