@@ -56,8 +56,9 @@ def test_caller_pop_within_a_second_with_the_contact_and_escaped(tmp_path: Path,
                 pop = page.locator("#caller-pop")
                 assert pop.locator("[data-pop=name]").inner_text() == "Aino <b>Virtanen</b>"  # shown as text
                 assert "Your results are ready" in pop.locator("[data-pop=pending]").inner_text()
+                assert not pop.locator("[data-pop=save-contact]").is_visible()  # a known contact
                 assert "missed" in pop.locator("[data-pop=calls]").inner_text()
-                assert pop.get_attribute("aria-live") == "assertive"
+                assert "Aino <b>Virtanen</b>" in page.locator("#pop-announce[aria-live=assertive]").inner_text()
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENSHOTS / "caller-pop.png"))
             else:
