@@ -69,3 +69,16 @@ def test_caller_pop_within_a_second_with_the_contact_and_escaped(tmp_path: Path,
         assert page.evaluate("window.pwned") is None
         assert max(latencies) < 1.0, latencies
         print(f"caller pop latency (bus -> card visible): {[round(x * 1000) for x in latencies]} ms")
+
+
+def test_the_page_says_when_it_is_stale_and_reconnects_by_itself(tmp_path: Path, page: Any) -> None:
+    with ServedWeb(tmp_path) as served:
+        login(page, served.url)
+        page.wait_for_selector("#live-status.fresh", timeout=10_000)
+        assert served.web is not None and served.loop is not None
+        stopping = served.web.service._stopping
+        served.loop.call_soon_threadsafe(stopping.set)  # every live channel ends and none is served
+        wait_until(lambda: page.locator("#live-status").inner_text().startswith("Not updating"), timeout=20)
+        served.loop.call_soon_threadsafe(stopping.clear)
+        wait_until(lambda: page.locator("#live-status").inner_text() == "Live", timeout=20)
+        assert page.url == served.url("/")  # no reload
