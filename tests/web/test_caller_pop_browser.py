@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from appliance.store.db import Store, utcnow
-from tests.web.browser_util import login, wait_until
+from tests.web.browser_util import login, shot, wait_until
 from tests.web.harness import ServedWeb
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _seed(store: Store) -> None:
@@ -59,8 +58,7 @@ def test_caller_pop_within_a_second_with_the_contact_and_escaped(tmp_path: Path,
                 assert not pop.locator("[data-pop=save-contact]").is_visible()  # a known contact
                 assert "missed" in pop.locator("[data-pop=calls]").inner_text()
                 assert "Aino <b>Virtanen</b>" in page.locator("#pop-announce[aria-live=assertive]").inner_text()
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / "caller-pop.png"))
+                shot(page, tmp_path, "caller-pop.png")
             else:
                 pop = page.locator("#caller-pop")
                 assert pop.locator("[data-pop=name]").inner_text() == "<img src=x onerror=window.pwned=1>"

@@ -12,12 +12,11 @@ import pytest
 
 from appliance.store.db import utcnow
 from tests.helpers import Daemon, run_cli
-from tests.web.browser_util import login, wait_until
+from tests.web.browser_util import login, shot, wait_until
 from tests.web.harness import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AXE = Path(__file__).resolve().parent / "assets" / "axe.min.js"
 HOSTILE = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2> hello"
 PAGES = (
@@ -52,13 +51,13 @@ def test_login_live_sms_and_hostile_text_shown_as_text(tmp_path: Path, page: Any
         page.wait_for_selector("#live-status.fresh", timeout=10_000)
         wait_until(lambda: page.locator("[data-k='modem.state']").inner_text().endswith("ok"), timeout=20)
         assert page.locator("[data-k='today.received']").inner_text() == "0"
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
 
         start = time.monotonic()
         inject = run_cli(tmp_path, "sms", "sim", "inject", "--from", "+358401234567", "--text", HOSTILE)
         assert inject.returncode == 0, inject.stderr
         wait_until(lambda: page.locator("[data-k='today.received']").inner_text() == "1", timeout=15)
         print(f"SMS injected -> dashboard updated: {time.monotonic() - start:.2f} s (no reload)")
+        shot(page, tmp_path, "dashboard.png")
 
         page.goto(daemon.url("/inbox"))
         cell = page.locator("td.sms-text").first
@@ -124,11 +123,11 @@ def test_phone_sized_layout_and_a_chart(tmp_path: Path, browser: Any) -> None:
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, (path, overflow)
         page.goto(daemon.url("/"))
-        page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+        shot(page, tmp_path, "dashboard-phone.png", full_page=True)
         page.set_viewport_size({"width": 1366, "height": 768})
         page.goto(daemon.url("/charts"))
         assert page.evaluate("document.querySelector('.chart img').naturalWidth") > 0
-        page.screenshot(path=str(SCREENSHOTS / "charts.png"), full_page=True)
+        shot(page, tmp_path, "charts.png", full_page=True)
     finally:
         context.close()
         daemon.kill()
