@@ -64,11 +64,12 @@
       let v = get(view, key);
       if (node.classList.contains("state")) { setState(node, v); return; }
       if (node.dataset.fmt === "bytes") v = bytes(v);
+      if (node.dataset.fmt === "time") v = when(v);
       node.textContent = v === undefined || v === null || v === "" ? "–" : String(v);
     });
     fill($("[data-list=calls]"), d.calls || [], (c) =>
       el("li", [when(c.started_at), c.direction, c.number || c.caller_name || "–", c.outcome || "…"].join(" ")));
-    fill($("[data-list=backlog]"), d.backlog || [], (b) => el("li", b.stream + ": " + b.waiting + " (since " + b.oldest + ")"));
+    fill($("[data-list=backlog]"), d.backlog || [], (b) => el("li", b.stream + ": " + b.waiting + " (since " + when(b.oldest) + ")"));
     renderAlerts(d.alerts || []);
   }
 
@@ -156,6 +157,7 @@
     $$("[data-fmt=bytes]").forEach((n) => { n.textContent = bytes(n.textContent); });
     $$(".state").forEach((n) => setState(n, n.textContent.trim()));
     $$("time[datetime]").forEach((n) => { n.textContent = when(n.getAttribute("datetime")); });
+    $$("[data-fmt=time]").forEach((n) => { const v = n.textContent.trim(); if (v !== "–") n.textContent = when(v); });
     connect();
   });
 })();
