@@ -191,10 +191,12 @@ async def render_times(daemon: Daemon) -> None:
             for _ in range(10):
                 start = time.perf_counter()
                 resp = await session.get(base + path)
-                await resp.read()
-                assert resp.status == 200, (path, resp.status)
+                body = await resp.text()
+                assert resp.status == 200 and resp.url.path == path.split("?")[0], (path, resp.status, resp.url)
                 times.append((time.perf_counter() - start) * 1000)
-            print(f"render {name:<28} median {statistics.median(times):7.1f} ms, max {max(times):7.1f} ms")
+            rows = body.count('<tr data-id=')
+            print(f"render {name:<28} median {statistics.median(times):7.1f} ms, max {max(times):7.1f} ms"
+                  + (f"  ({rows} rows)" if path != "/" else ""))
 
 
 def main() -> None:
@@ -202,6 +204,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--render-only", action="store_true", help="skip the live viewers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         data_dir = Path(tmp)
@@ -216,7 +219,8 @@ def main() -> None:
         try:
             daemon.wait_healthy(60)
             asyncio.run(render_times(daemon))
-            asyncio.run(measure(daemon, data_dir, args.viewers, args.events))
+            if not args.render_only:
+                asyncio.run(measure(daemon, data_dir, args.viewers, args.events))
         finally:
             daemon.kill()
 

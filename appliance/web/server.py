@@ -585,11 +585,13 @@ class WebService(WorkflowPages, Service):
         query = str(body.get("q", "")).strip()[:200]
         status = str(body.get("status", ""))
         saved: dict[str, str] = {"q": query}
-        if query:
+        if query and re.fullmatch(r"\+?[\d\s().-]{5,24}", query):  # a phone number, else words to find
             try:
                 saved["number"] = to_e164(query, self.ctx.config.site.country)
             except ValidationError:
                 saved["text"] = query
+        elif query:
+            saved["text"] = query
         key = secrets.token_urlsafe(9)
         self._filters[key] = saved
         while len(self._filters) > FILTER_KEYS:

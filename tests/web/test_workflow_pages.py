@@ -78,3 +78,25 @@ def test_complaint_contacts_callbacks_and_a_desk_survey(tmp_path: Path) -> None:
             assert "After your visit" in await (await desk.get("/surveys")).text()
 
     asyncio.run(main())
+
+
+def test_message_search_by_number_or_words_keeps_numbers_out_of_urls(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with web_app(tmp_path) as web:
+            with web.store.transaction():
+                for number, text in (("+358401234567", "results 12345 ready"), ("+358409999999", "other")):
+                    web.store.conn.execute(
+                        "INSERT INTO sms_messages(box, number, text, status, created_at, updated_at) "
+                        "VALUES ('inbox', ?, ?, 'received', ?, ?)", (number, text, utcnow(), utcnow()))
+            desk = await web.login("desk")
+            token = await web.csrf(desk)
+            for query, expect in (("040 123 4567", "results 12345 ready"), ("results 12345", "results 12345 ready"),
+                                  ("other", "other")):
+                resp = await desk.post("/messages/search", data={"csrf_token": token, "box": "inbox", "q": query},
+                                       allow_redirects=False)
+                location = resp.headers["Location"]
+                assert "123" not in location and "other" not in location
+                page = await (await desk.get(location)).text()
+                assert re.findall(r'class="sms-text">([^<]*)<', page) == [expect], query
+
+    asyncio.run(main())
