@@ -167,6 +167,8 @@ def test_a_simulated_call_pops_the_caller_within_a_second(tmp_path: Path, page: 
     daemon = _daemon(tmp_path, APPLIANCE_LINE__RINGS_BEFORE_ANSWER="0")
     try:
         daemon.wait_healthy()
+        # the calls part handles rings once its voice prompts are built (seconds on a busy machine)
+        wait_until(lambda: json.loads(daemon.get("/healthz")[1])["parts"].get("calls") == "ok", timeout=120, step=0.5)
         login(page, daemon.url)
         page.wait_for_selector("#live-status.fresh", timeout=10_000)
         assert page.locator("#line-title .badge.sim").inner_text() == "SIMULATED"
