@@ -330,6 +330,18 @@ class SmsConfig:
     )
 
 
+def _pin(v: int) -> bool:
+    return v == -1 or 0 <= v <= 53
+
+
+@dataclass(frozen=True)
+class GpioConfig:
+    status_led: int = _key(-1, "a BCM pin number 0-53, or -1 for none (steady: ok, blinking: an alert)", _pin)
+    call_led: int = _key(-1, "a BCM pin number 0-53, or -1 for none (follows ringing and waiting-for-desk)", _pin)
+    buzzer: int = _key(-1, "a BCM pin number 0-53, or -1 for none", _pin)
+    button: int = _key(-1, "a BCM pin number 0-53, or -1 for none (silences the buzzer, acknowledges alerts)", _pin)
+
+
 @dataclass(frozen=True)
 class LogConfig:
     level: str = _key("info", "debug, info, warning or error", _one_of("debug", "info", "warning", "error"))
@@ -373,6 +385,7 @@ class Config:
     surveys: SurveysConfig = field(default_factory=SurveysConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    gpio: GpioConfig = field(default_factory=GpioConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
     followups: FollowupsConfig = field(default_factory=FollowupsConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)

@@ -31,6 +31,9 @@ COMMAND_MODULES = [
     "appliance.cli.complaints_cmd",
     "appliance.cli.contacts_cmd",
     "appliance.cli.line_cmd",
+    "appliance.cli.line_cmd",
+    "appliance.cli.complaints_cmd",
+    "appliance.cli.contacts_cmd",
     "appliance.cli.workflows_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
@@ -46,6 +49,7 @@ COMMAND_OWNERS = {
     "restore": "appliance.cli.ops_cmd",
     "upgrade-db": "appliance.cli.ops_cmd",
     "migrate-down": "appliance.cli.ops_cmd",
+    "line": "appliance.cli.line_cmd",
     "complaints": "appliance.cli.complaints_cmd",
     "contacts": "appliance.cli.contacts_cmd",
     "line": "appliance.cli.line_cmd",

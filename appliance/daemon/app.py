@@ -50,6 +50,11 @@ def build_services(ctx: AppContext) -> list[Service]:
         line = LineService(ctx)
         services.append(line)
         services.append(CallsService(ctx, line))  # a bad line.menu stops start-up naming the key (exit 2)
+    gpio = ctx.config.gpio
+    if max(gpio.status_led, gpio.call_led, gpio.buzzer, gpio.button) >= 0:
+        from appliance.daemon.lights import LightsService
+
+        services.append(LightsService(ctx))  # the box's lights, buzzer and button
     if ctx.config.mqtt.enabled:
         from appliance.sync.service import SyncService
 

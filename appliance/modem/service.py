@@ -481,10 +481,8 @@ class ModemService(Service):
             return True
         try:
             if isinstance(msg, SmsDeliver):
-                stored = await store.run(self.receiver.store_part, msg)
+                await store.run(self.receiver.store_part, msg)
                 self.m_received.inc()
-                if stored.message_id is not None:
-                    self.ctx.bus.publish("sms_in", {"message_id": stored.message_id})
                 return True
             if isinstance(msg, SmsStatusReport):
                 match = await store.run(

@@ -46,7 +46,10 @@ def dashboard_facts(store: Store, tz: str) -> dict[str, Any]:
     since = local_midnight_utc(tz)
     today: dict[str, int] = {"sent": 0, "received": 0, "failed": 0, "queued": 0}
     for box, status, n in conn.execute(
-        "SELECT box, status, COUNT(*) FROM sms_messages WHERE created_at >= ? GROUP BY box, status", (since,)
+        # INDEXED BY: without it SQLite walks (box, status) for the GROUP BY, a full scan of a big table
+        "SELECT box, status, COUNT(*) FROM sms_messages INDEXED BY sms_created WHERE created_at >= ? "
+        "GROUP BY box, status",
+        (since,),
     ):
         if box == "inbox":
             today["received"] += n
@@ -277,7 +280,9 @@ def daily_counts(store: Store, tz: str, days: int = 14) -> list[dict[str, Any]]:
         lo, hi = _iso(day), _iso(day + timedelta(days=1))
         counts = dict(
             store.conn.execute(
-                "SELECT box, COUNT(*) FROM sms_messages WHERE created_at >= ? AND created_at < ? GROUP BY box", (lo, hi)
+                "SELECT box, COUNT(*) FROM sms_messages INDEXED BY sms_created "
+                "WHERE created_at >= ? AND created_at < ? GROUP BY box",
+                (lo, hi),
             ).fetchall()
         )
         calls = store.conn.execute(

@@ -132,6 +132,7 @@ class LiveHub:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+                self.snapshot, self.last_pop = {}, None
 
     async def _listen(self, sub: Any) -> None:
         async for event in sub:
@@ -186,7 +187,8 @@ class LiveHub:
             cb(facts["alerts"])
         text = json.dumps(snapshot, default=str, sort_keys=True)
         if text != self.snapshot_json:
-            self.snapshot, self.snapshot_json = snapshot, text
+            # kept as plain data only: the parts' health info may hold live objects
+            self.snapshot, self.snapshot_json = json.loads(text), text
             for viewer in list(self.viewers):
                 viewer.offer("dashboard", text)
         return snapshot

@@ -47,7 +47,7 @@ from prometheus_client.registry import Collector
 
 from appliance import __version__, alerts
 from appliance.daemon.service import Service
-from appliance.errors import ApplianceError, StoreError, ValidationError
+from appliance.errors import ApplianceError, QueueFull, StoreError, ValidationError
 from appliance.phone import mask, to_e164
 from appliance.sms.actions import cancel_messages, retry_messages
 from appliance.sms.outbox import SENDING_PAUSED_META, SmsOutbox
@@ -63,6 +63,7 @@ from appliance.users import (
 from appliance.web import data, diagnostics, i18n, svg, tls
 from appliance.web.auth import LoginBusy, LoginThrottle, PasswordHasher
 from appliance.web.live import HEARTBEAT_S, LiveHub, ViewerLimit
+from appliance.web.workflows import WorkflowPages, contacts_view
 
 if TYPE_CHECKING:
     from appliance.daemon.context import AppContext
@@ -148,7 +149,7 @@ def _static_files() -> dict[str, bytes]:
             or entry.name.endswith(".js")}
 
 
-class WebService(Service):
+class WebService(WorkflowPages, Service):
     """Serves /healthz, /metrics and the status page on ``web.listen``."""
 
     name = "web"
@@ -281,6 +282,7 @@ class WebService(Service):
         r.add_post("/language", self.language)
         r.add_get("/diagnostics", self.diagnostics)
         r.add_get("/audit", self.audit)
+        self.add_workflow_routes(app)
         return app
 
     # -- sessions and anti-forgery -------------------------------------------
@@ -583,11 +585,13 @@ class WebService(Service):
         query = str(body.get("q", "")).strip()[:200]
         status = str(body.get("status", ""))
         saved: dict[str, str] = {"q": query}
-        if query:
+        if query and re.fullmatch(r"\+?[\d\s().-]{5,24}", query):  # a phone number, else words to find
             try:
                 saved["number"] = to_e164(query, self.ctx.config.site.country)
             except ValidationError:
                 saved["text"] = query
+        elif query:
+            saved["text"] = query
         key = secrets.token_urlsafe(9)
         self._filters[key] = saved
         while len(self._filters) > FILTER_KEYS:
@@ -623,7 +627,7 @@ class WebService(Service):
 
     async def contacts(self, request: web.Request) -> web.Response:
         after = request.query.get("after") or None
-        rows, next_after = await self.ctx.store.run(data.contacts_page, self.ctx.store, after)
+        rows, next_after = await self.ctx.store.run(contacts_view, self.ctx.store, after)
         return self._render(request, "contacts.html", rows=rows, next_after=next_after)
 
     async def charts(self, request: web.Request) -> web.Response:
@@ -642,6 +646,29 @@ class WebService(Service):
         elif name == "signal":
             points = [(float(ts), None if s is None else float(s)) for ts, s in self.hub.signal]
             body = svg.line(t("signal_day"), points, 31.0, "+CSQ 0-31, last 24 h")
+        elif name == "complaints":
+            from appliance.complaints.core import complaint_figures
+
+            fig = await self.ctx.store.run(complaint_figures, self.ctx.store)
+            ages = fig.get("open_by_age") or fig.get("ages") or {}
+            statuses = fig.get("by_status") or {}
+            labels = [*statuses, *ages]
+            body = svg.bars(
+                t("complaints_chart"), labels,
+                {"by status": [int(statuses.get(k, 0)) for k in statuses] + [0] * len(ages),
+                 "open, by age": [0] * len(statuses) + [int(ages.get(k, 0)) for k in ages]},
+            )
+        elif name == "surveys":
+            from appliance.surveys.figures import survey_figures
+
+            fig = await self.ctx.store.run(survey_figures, self.ctx.store)
+            labels, means = [], []
+            for sid, f in (fig.get("surveys") or {}).items():
+                for qid, q in (f.get("questions") or {}).items():
+                    if q.get("mean") is not None:
+                        labels.append(f"{sid[:10]}/{qid}")
+                        means.append(round(float(q["mean"]) * 10))
+            body = svg.bars(t("survey_chart") + " (x10)", labels[:16], {"mean x10": means[:16]})
         else:
             raise web.HTTPNotFound()
         return web.Response(text=body, content_type="image/svg+xml")
@@ -684,19 +711,25 @@ class WebService(Service):
         return self._done(request, {"reset": True}, "/")
 
     async def dial(self, request: web.Request) -> web.StreamResponse:
-        """Click-to-dial through the phone-line part (its ``dial(number)``), when there is one."""
+        """Click-to-dial: an outbound call job for the phone-line part (dialed when the line is idle)."""
         body = await self._body(request)
         try:
             number = to_e164(str(body.get("number", "")), self.ctx.config.site.country)
         except ValidationError as err:
             return web.json_response({"error": str(err)}, status=400)
-        line = self.supervisor.services.get("line")
-        dial = getattr(line, "dial", None)
-        if dial is None:
-            return web.json_response({"error": "no phone line part is running"}, status=409)
-        call_id = await dial(number)
-        await self._audit(request, "dial", f"call {call_id}", mask(number))
-        return self._done(request, {"call_id": call_id}, "/calls")
+        if self.ctx.config.line.driver == "none":
+            return web.json_response({"error": "there is no phone line (line.driver = none)"}, status=409)
+        from appliance.calls import jobs
+
+        user: SessionUser = request[USER]
+        try:
+            job_id = await self.ctx.store.run(
+                jobs.queue_dial, self.ctx.store, [number], requested_by=f"web:{user.username}"
+            )
+        except (QueueFull, ValueError) as err:
+            return web.json_response({"error": str(err)}, status=409)
+        await self._audit(request, "dial", f"call job {job_id}", mask(number))
+        return self._done(request, {"job_id": job_id}, "/calls")
 
     async def language(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)

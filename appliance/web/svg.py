@@ -80,8 +80,8 @@ def line(title: str, points: list[tuple[float, float | None]], y_max: float, y_l
             parts.append(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="2" points="{" ".join(seg)}"/>')
         if len(known) < 60:  # few samples: each one as a dot, so a single reading shows
             for point in seg:
-                px, py = point.split(",")
-                parts.append(f'<circle cx="{px}" cy="{py}" r="3" fill="{PALETTE[0]}"/>')
+                cx, cy = point.split(",")
+                parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{PALETTE[0]}"/>')
     last = known[-1][1]
     parts.append(f'<text x="{WIDTH - PAD - 60}" y="{PAD}" fill="#1b1f23">now {last:g}</text>')
     return _frame(title, "".join(parts))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.web.harness import PASSWORD
@@ -26,3 +28,15 @@ def wait_until(check: Callable[[], bool], timeout: float = 10.0, step: float = 0
             return time.monotonic() - start
         time.sleep(step)
     raise AssertionError(f"not true within {timeout} s")
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shot(page: Any, tmp_path: Path, name: str, **kw: Any) -> Path:
+    """Screenshot into tmp_path, or into docs/screenshots with APPLIANCE_SCREENSHOTS=1 (the README's)."""
+    folder = DOCS_SCREENSHOTS if os.environ.get("APPLIANCE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.screenshot(path=str(path), **kw)
+    return path

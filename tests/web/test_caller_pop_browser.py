@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from appliance.store.db import Store, utcnow
-from tests.web.browser_util import login, wait_until
+from tests.web.browser_util import login, shot, wait_until
 from tests.web.harness import ServedWeb
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _seed(store: Store) -> None:
@@ -56,10 +55,10 @@ def test_caller_pop_within_a_second_with_the_contact_and_escaped(tmp_path: Path,
                 pop = page.locator("#caller-pop")
                 assert pop.locator("[data-pop=name]").inner_text() == "Aino <b>Virtanen</b>"  # shown as text
                 assert "Your results are ready" in pop.locator("[data-pop=pending]").inner_text()
+                assert not pop.locator("[data-pop=save-contact]").is_visible()  # a known contact
                 assert "missed" in pop.locator("[data-pop=calls]").inner_text()
-                assert pop.get_attribute("aria-live") == "assertive"
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / "caller-pop.png"))
+                assert "Aino <b>Virtanen</b>" in page.locator("#pop-announce[aria-live=assertive]").inner_text()
+                shot(page, tmp_path, "caller-pop.png")
             else:
                 pop = page.locator("#caller-pop")
                 assert pop.locator("[data-pop=name]").inner_text() == "<img src=x onerror=window.pwned=1>"
@@ -68,3 +67,16 @@ def test_caller_pop_within_a_second_with_the_contact_and_escaped(tmp_path: Path,
         assert page.evaluate("window.pwned") is None
         assert max(latencies) < 1.0, latencies
         print(f"caller pop latency (bus -> card visible): {[round(x * 1000) for x in latencies]} ms")
+
+
+def test_the_page_says_when_it_is_stale_and_reconnects_by_itself(tmp_path: Path, page: Any) -> None:
+    with ServedWeb(tmp_path) as served:
+        login(page, served.url)
+        page.wait_for_selector("#live-status.fresh", timeout=10_000)
+        assert served.web is not None and served.loop is not None
+        stopping = served.web.service._stopping
+        served.loop.call_soon_threadsafe(stopping.set)  # every live channel ends and none is served
+        wait_until(lambda: page.locator("#live-status").inner_text().startswith("Not updating"), timeout=20)
+        served.loop.call_soon_threadsafe(stopping.clear)
+        wait_until(lambda: page.locator("#live-status").inner_text() == "Live", timeout=20)
+        assert page.url == served.url("/")  # no reload

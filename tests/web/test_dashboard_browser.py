@@ -12,15 +12,17 @@ import pytest
 
 from appliance.store.db import utcnow
 from tests.helpers import Daemon, run_cli
-from tests.web.browser_util import login, wait_until
+from tests.web.browser_util import login, shot, wait_until
 from tests.web.harness import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AXE = Path(__file__).resolve().parent / "assets" / "axe.min.js"
 HOSTILE = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2> hello"
-PAGES = ("/", "/inbox", "/outbox", "/failed", "/calls", "/contacts", "/charts", "/audit")
+PAGES = (
+    "/", "/inbox", "/outbox", "/failed", "/calls", "/followups", "/complaints", "/surveys", "/contacts", "/charts",
+    "/audit",
+)
 
 
 def _daemon(tmp_path: Path, **env: str) -> Daemon:
@@ -49,13 +51,13 @@ def test_login_live_sms_and_hostile_text_shown_as_text(tmp_path: Path, page: Any
         page.wait_for_selector("#live-status.fresh", timeout=10_000)
         wait_until(lambda: page.locator("[data-k='modem.state']").inner_text().endswith("ok"), timeout=20)
         assert page.locator("[data-k='today.received']").inner_text() == "0"
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
 
         start = time.monotonic()
         inject = run_cli(tmp_path, "sms", "sim", "inject", "--from", "+358401234567", "--text", HOSTILE)
         assert inject.returncode == 0, inject.stderr
         wait_until(lambda: page.locator("[data-k='today.received']").inner_text() == "1", timeout=15)
         print(f"SMS injected -> dashboard updated: {time.monotonic() - start:.2f} s (no reload)")
+        shot(page, tmp_path, "dashboard.png")
 
         page.goto(daemon.url("/inbox"))
         cell = page.locator("td.sms-text").first
@@ -121,11 +123,11 @@ def test_phone_sized_layout_and_a_chart(tmp_path: Path, browser: Any) -> None:
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, (path, overflow)
         page.goto(daemon.url("/"))
-        page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+        shot(page, tmp_path, "dashboard-phone.png", full_page=True)
         page.set_viewport_size({"width": 1366, "height": 768})
         page.goto(daemon.url("/charts"))
         assert page.evaluate("document.querySelector('.chart img').naturalWidth") > 0
-        page.screenshot(path=str(SCREENSHOTS / "charts.png"), full_page=True)
+        shot(page, tmp_path, "charts.png", full_page=True)
     finally:
         context.close()
         daemon.kill()
@@ -158,4 +160,32 @@ def test_axe_core_finds_no_serious_or_critical_violation_on_any_page(tmp_path: P
         assert not problems, problems
     finally:
         context.close()
+        daemon.kill()
+
+
+def test_a_simulated_call_pops_the_caller_within_a_second(tmp_path: Path, page: Any) -> None:
+    daemon = _daemon(tmp_path, APPLIANCE_LINE__RINGS_BEFORE_ANSWER="0")
+    try:
+        daemon.wait_healthy()
+        # the calls part handles rings once its voice prompts are built (seconds on a busy machine)
+        wait_until(lambda: json.loads(daemon.get("/healthz")[1])["parts"].get("calls") == "ok", timeout=120, step=0.5)
+        login(page, daemon.url)
+        page.wait_for_selector("#live-status.fresh", timeout=10_000)
+        assert page.locator("#line-title .badge.sim").inner_text() == "SIMULATED"
+        ring = run_cli(
+            tmp_path, "line", "sim", "ring", "--number", "0401234567", "--name", "<b>ANNA</b>", "--standard", "bell202"
+        )
+        assert ring.returncode == 0, ring.stderr
+        page.wait_for_selector("#caller-pop:not([hidden])", timeout=10_000)
+        assert page.locator("[data-pop=number]").inner_text() == "+358401234567"
+        name = page.locator("[data-pop=name]").inner_text()
+        assert name == "<b>ANNA</b>", name  # the name on the line, as text
+        latency = int(page.locator("#caller-pop").get_attribute("data-latency-ms") or "99999")
+        print(f"caller pop: bus event -> card in the browser {latency} ms")
+        assert latency < 1000
+        wait_until(lambda: page.locator("[data-k='line.state']").inner_text().endswith("ringing"), timeout=5)
+        # call back from the card: an outbound call job, audited
+        page.click("[data-pop=dial-form] button")
+        page.wait_for_url(daemon.url("/calls"))
+    finally:
         daemon.kill()

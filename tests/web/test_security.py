@@ -209,3 +209,20 @@ def test_plain_http_only_on_loopback_and_a_self_signed_certificate(tmp_path: Pat
     tls.server_context(cert, key)
     again = tls.self_signed(tmp_path / "tls", "lab-7", "192.168.1.20")
     assert again == (cert, key) and cert.read_text() == again[0].read_text()
+
+
+def test_plain_http_listener_redirects_to_https(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    async def main() -> None:
+        async with web_app(tmp_path) as web:
+            client = TestClient(TestServer(web.service.build_redirect_app(8443)))
+            await client.start_server()
+            try:
+                resp = await client.get("/inbox", allow_redirects=False)
+                assert resp.status == 301
+                assert resp.headers["Location"] == f"https://{client.host}:8443/inbox"
+            finally:
+                await client.close()
+
+    asyncio.run(main())

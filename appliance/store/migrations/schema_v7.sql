@@ -50,4 +50,4 @@ CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX sms_box_status_id ON sms_messages (box, status, id);
 CREATE INDEX sms_box_number_id ON sms_messages (box, number, id);
 -- today's figures and the messages-per-day chart read a range of creation times
-CREATE INDEX sms_created ON sms_messages (created_at);
+CREATE INDEX sms_created ON sms_messages (created_at, box, status);  -- covering: no row reads

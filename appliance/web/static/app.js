@@ -32,6 +32,15 @@
     const n = signal >= 20 ? 5 : signal >= 15 ? 4 : signal >= 10 ? 3 : signal >= 5 ? 2 : 1;
     return "▮".repeat(n) + "▯".repeat(5 - n);
   }
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    const today = new Date().toDateString() === d.toDateString();
+    const opts = today ? { hour: "2-digit", minute: "2-digit" }
+                       : { day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit" };
+    return d.toLocaleString(document.documentElement.lang || undefined, opts);
+  }
   function setState(node, state) {
     node.textContent = state || "–";
     node.className = "state state-" + (state || "none");
@@ -55,11 +64,12 @@
       let v = get(view, key);
       if (node.classList.contains("state")) { setState(node, v); return; }
       if (node.dataset.fmt === "bytes") v = bytes(v);
+      if (node.dataset.fmt === "time") v = when(v);
       node.textContent = v === undefined || v === null || v === "" ? "–" : String(v);
     });
     fill($("[data-list=calls]"), d.calls || [], (c) =>
-      el("li", [c.started_at, c.direction, c.number || c.caller_name || "–", c.outcome || "…"].join(" ")));
-    fill($("[data-list=backlog]"), d.backlog || [], (b) => el("li", b.stream + ": " + b.waiting + " (since " + b.oldest + ")"));
+      el("li", [when(c.started_at), c.direction, c.number || c.caller_name || "–", c.outcome || "…"].join(" ")));
+    fill($("[data-list=backlog]"), d.backlog || [], (b) => el("li", b.stream + ": " + b.waiting + " (since " + when(b.oldest) + ")"));
     renderAlerts(d.alerts || []);
   }
 
@@ -89,15 +99,16 @@
     const pop = $("#caller-pop");
     if (!pop) return;
     const c = card.contact;
-    const name = c && c.name ? c.name : (card.name_on_line || document.documentElement.lang && "");
-    $("[data-pop=name]", pop).textContent = name || "?";
+    const name = c && c.name ? c.name : card.name_on_line;
+    $("[data-pop=name]", pop).textContent = name || pop.dataset.unknown;
     $("[data-pop=number]", pop).textContent = card.number || card.number_absent_reason || "";
-    $("[data-pop=language]", pop).textContent = c && c.language ? "🗣 " + c.language : "";
+    $("[data-pop=language]", pop).textContent = c && c.language ? pop.dataset.languageLabel + ": " + c.language : "";
     fill($("[data-pop=pending]", pop), card.pending || [], (p) => el("li", p.kind + " " + p.status + ": " + p.text));
     fill($("[data-pop=complaints]", pop), card.complaints || [], (p) => el("li", p.reference + " " + p.status));
-    fill($("[data-pop=calls]", pop), card.calls || [], (p) => el("li", p.started_at + " " + p.direction + " " + (p.outcome || "")));
-    fill($("[data-pop=messages]", pop), card.messages || [], (p) => el("li", p.created_at + " " + p.box + ": " + p.text));
+    fill($("[data-pop=calls]", pop), card.calls || [], (p) => el("li", when(p.started_at) + " " + p.direction + " " + (p.outcome || "")));
+    fill($("[data-pop=messages]", pop), card.messages || [], (p) => el("li", when(p.created_at) + " " + p.box + ": " + p.text));
     $("[data-pop=dial-number]", pop).value = card.number || "";
+    $("[data-pop=save-number]", pop).value = card.number || "";
     $("[data-pop=dial-form]", pop).hidden = !card.number;
     $("[data-pop=save-contact]", pop).hidden = !!c || !card.number;
     const latency = Date.now() - (card.published_ms || Date.now());
@@ -105,6 +116,8 @@
     pop.dataset.latencyMs = String(latency);
     pop.dataset.callId = String(card.call_id);
     pop.hidden = false;
+    const announce = $("#pop-announce");
+    if (announce) announce.textContent = announce.dataset.label + ": " + (name || pop.dataset.unknown) + " " + (card.number || "");
   }
 
   function connect() {
@@ -143,6 +156,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     $$("[data-fmt=bytes]").forEach((n) => { n.textContent = bytes(n.textContent); });
     $$(".state").forEach((n) => setState(n, n.textContent.trim()));
+    $$("time[datetime]").forEach((n) => { n.textContent = when(n.getAttribute("datetime")); });
+    $$("[data-fmt=time]").forEach((n) => { const v = n.textContent.trim(); if (v !== "–") n.textContent = when(v); });
     connect();
   });
 })();

@@ -1,0 +1,1 @@
+"""The box's lights, buzzer and button (gpiozero); see :mod:`appliance.gpio.panel`."""

@@ -1,0 +1,254 @@
+"""The workflow pages: complaints (history, desk form), surveys (figures), contacts, follow-up calls.
+
+They read and write through the workflow domain packages (docs/DOMAIN.md):
+``complaints``, ``surveys``, ``contacts``, ``consent``, ``followups`` and
+``calls.jobs``. A phone number never goes into a URL: forms post it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from appliance.errors import ValidationError
+from appliance.phone import mask, to_e164
+
+if TYPE_CHECKING:
+    from appliance.store.db import Store
+
+MISSED_DAYS = 7
+LIST_LIMIT = 200
+
+
+# -- store-thread reads ----------------------------------------------------------------------------
+
+
+def complaints_view(store: Store, status: str | None) -> dict[str, Any]:
+    from appliance.complaints import core
+
+    rows = [c.as_dict() for c in core.list_complaints(store, status=status or None, limit=LIST_LIMIT)]
+    for row in rows:
+        row["history"] = core.history(store, row["complaint_id"])
+    return {"rows": rows, "figures": core.complaint_figures(store), "statuses": core.STATUSES}
+
+
+def surveys_view(store: Store) -> dict[str, Any]:
+    from appliance.surveys import engine, figures
+
+    surveys = {s.survey_id: s for s in engine.list_surveys(store)}
+    return {"surveys": surveys, "figures": figures.survey_figures(store)}
+
+
+def contacts_view(store: Store, after: str | None, limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
+    from appliance.consent.core import opted_out_numbers
+    from appliance.contacts.store import duplicates_of
+
+    rows = store.conn.execute(
+        "SELECT contact_id FROM contacts WHERE deleted = 0 AND contact_id > ? ORDER BY contact_id LIMIT ?",
+        (after or "", limit + 1),
+    ).fetchall()
+    from appliance.contacts.store import get_contact
+
+    out: list[dict[str, Any]] = []
+    for (contact_id,) in rows[:limit]:
+        c = get_contact(store, contact_id)
+        if c is None:
+            continue
+        opted = opted_out_numbers(store, list(c.phones))
+        row: dict[str, Any] = {
+            "contact_id": c.contact_id, "name": c.name, "language": c.language, "phones": list(c.phones),
+            "consents": dict(c.consents), "local": bool(c.local), "opted_out": sorted(opted),
+            "duplicates": duplicates_of(store, c.contact_id),
+        }
+        out.append(row)
+    return out, (out[-1]["contact_id"] if len(rows) > limit and out else None)
+
+
+def due_callbacks(store: Store) -> dict[str, Any]:
+    """Call-backs due: call requests from the central, missed calls not yet called back, follow-ups."""
+    from appliance.calls import jobs
+
+    requests = jobs.pending_callbacks(store)
+    since = store.conn.execute(f"SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{MISSED_DAYS} days')").fetchone()[0]
+    missed = [
+        dict(zip(("call_id", "number", "caller_name", "started_at"), r, strict=True))
+        for r in store.conn.execute(
+            "SELECT c.id, c.number, c.caller_name, c.started_at FROM calls c WHERE c.direction = 'in' "
+            "AND c.outcome = 'missed' AND c.number IS NOT NULL AND c.started_at >= ? AND NOT EXISTS ("
+            "SELECT 1 FROM calls o WHERE o.direction = 'out' AND o.number = c.number AND o.started_at > c.started_at"
+            ") ORDER BY c.id DESC LIMIT ?",
+            (since, LIST_LIMIT),
+        )
+    ]
+    followups: list[dict[str, Any]] = []
+    with contextlib.suppress(ImportError, sqlite3.Error):
+        from appliance.followups.followups import list_followups
+
+        followups = [f.as_dict() for f in list_followups(store, status="active", limit=LIST_LIMIT)]
+    return {"requests": requests, "missed": missed, "followups": followups}
+
+
+def open_desk_survey(store: Store, number: str | None, language: str) -> int | None:
+    """A desk survey session for the caller (the active survey for channel desk); its id."""
+    from appliance.contacts.store import find_by_number
+    from appliance.surveys import engine
+
+    survey = engine.active_survey(store, "desk")
+    if survey is None:
+        return None
+    contact = find_by_number(store, number) if number else None
+    session = engine.start_session(
+        store, survey.survey_id, "desk", contact_id=contact.contact_id if contact else None, number=number,
+        language=(contact.language if contact and contact.language else language),
+    )
+    return session.session_id
+
+
+def survey_session(store: Store, session_id: int) -> Any:
+    from appliance.surveys import engine
+
+    return engine.get_session(store, session_id)
+
+
+def survey_answer(store: Store, session_id: int, raw: str) -> Any:
+    from appliance.surveys import engine
+
+    result = engine.answer(store, session_id, raw)
+    if result.finished:
+        engine.finish(store, session_id, True)
+    return result
+
+
+def survey_stop(store: Store, session_id: int) -> None:
+    from appliance.surveys import engine
+
+    engine.finish(store, session_id, False, reason="desk")
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+
+class WorkflowPages:
+    """Route handlers mixed into :class:`~appliance.web.server.WebService`."""
+
+    def add_workflow_routes(self: Any, app: web.Application) -> None:
+        r = app.router
+        r.add_get("/complaints", self.complaints_page)
+        r.add_post("/complaints", self.complaint_submit)
+        r.add_get("/surveys", self.surveys_page)
+        r.add_post("/contacts", self.contact_submit)
+        r.add_post("/contacts/new", self.contact_form)
+        r.add_get("/followups", self.followups_page)
+        r.add_post("/survey/start", self.survey_start)
+        r.add_get("/survey/{session_id}", self.survey_page)
+        r.add_post("/survey/{session_id}", self.survey_submit)
+
+    async def complaints_page(self: Any, request: web.Request) -> web.Response:
+        status = request.query.get("status", "")
+        status = status if re.fullmatch(r"[a-z_]{3,30}", status) else ""
+        view = await self.ctx.store.run(complaints_view, self.ctx.store, status)
+        return self._render(request, "complaints.html", status=status, error="", **view)
+
+    async def complaint_submit(self: Any, request: web.Request) -> web.StreamResponse:
+        from appliance.complaints import core
+        from appliance.web.server import USER
+
+        body = await self._body(request)
+        user = request[USER]
+        anonymous = body.get("anonymous") in ("1", "on", True)
+        number = None
+        raw = str(body.get("number", "")).strip()
+        try:
+            if raw and not anonymous:
+                number = to_e164(raw, self.ctx.config.site.country)
+            complaint = await self.ctx.store.run(
+                lambda: core.open_complaint(
+                    self.ctx.store, channel="desk", text=str(body.get("text", "")), number=number,
+                    anonymous=anonymous, language=str(body.get("language") or "") or None, staff=user.username,
+                    lab=self.ctx.config.site.name or self.ctx.config.site.id,
+                )
+            )
+        except ValidationError as err:
+            view = await self.ctx.store.run(complaints_view, self.ctx.store, "")
+            response = self._render(request, "complaints.html", status="", error=str(err), **view)
+            response.set_status(400)
+            return response
+        await self._audit(request, "complaint", f"complaint {complaint.reference}")
+        self.hub.poke()
+        return self._done(request, {"reference": complaint.reference}, "/complaints")
+
+    async def surveys_page(self: Any, request: web.Request) -> web.Response:
+        view = await self.ctx.store.run(surveys_view, self.ctx.store)
+        return self._render(request, "surveys.html", **view)
+
+    async def contact_form(self: Any, request: web.Request) -> web.Response:
+        """The save-as-contact form, with the number it was opened for (posted, not in the URL)."""
+        body = await self._body(request)
+        return self._render(request, "contact_new.html", number=str(body.get("number", ""))[:32], error="")
+
+    async def contact_submit(self: Any, request: web.Request) -> web.StreamResponse:
+        from appliance.contacts.store import create_local_contact
+
+        body = await self._body(request)
+        name, number = str(body.get("name", "")).strip()[:120], str(body.get("number", "")).strip()
+        language = str(body.get("language", "")).strip()[:8] or None
+        try:
+            if not name:
+                raise ValidationError("a contact needs a name")
+            e164 = to_e164(number, self.ctx.config.site.country)
+            contact = await self.ctx.store.run(
+                lambda: create_local_contact(
+                    self.ctx.store, name, [e164], language, region=self.ctx.config.site.country
+                )
+            )
+        except ValidationError as err:
+            response = self._render(request, "contact_new.html", number=number[:32], error=str(err))
+            response.set_status(400)
+            return response
+        await self._audit(request, "contact", f"contact {contact.contact_id}", mask(e164))
+        return self._done(request, {"contact_id": contact.contact_id}, "/contacts")
+
+    async def followups_page(self: Any, request: web.Request) -> web.Response:
+        view = await self.ctx.store.run(due_callbacks, self.ctx.store)
+        return self._render(request, "followups.html", **view)
+
+    async def survey_start(self: Any, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        raw = str(body.get("number", "")).strip()
+        try:
+            number = to_e164(raw, self.ctx.config.site.country) if raw else None
+        except ValidationError as err:
+            return web.json_response({"error": str(err)}, status=400)
+        session_id = await self.ctx.store.run(open_desk_survey, self.ctx.store, number, "en")
+        if session_id is None:
+            return web.json_response({"error": "no active survey for the desk channel"}, status=409)
+        await self._audit(request, "survey_start", f"session {session_id}")
+        raise web.HTTPSeeOther(f"/survey/{session_id}")
+
+    async def survey_page(self: Any, request: web.Request) -> web.Response:
+        raw = request.match_info["session_id"]
+        session = await self.ctx.store.run(survey_session, self.ctx.store, int(raw)) if raw.isdigit() else None
+        if session is None:
+            raise web.HTTPNotFound()
+        question = session.current_question() if session.status == "open" else None
+        return self._render(
+            request, "survey.html", session=session, question=question,
+            question_text=question.text_for(session.language) if question else "",
+        )
+
+    async def survey_submit(self: Any, request: web.Request) -> web.StreamResponse:
+        raw_id = request.match_info["session_id"]
+        if not raw_id.isdigit():
+            raise web.HTTPNotFound()
+        body = await self._body(request)
+        if body.get("stop"):
+            await self.ctx.store.run(survey_stop, self.ctx.store, int(raw_id))
+            await self._audit(request, "survey_stop", f"session {raw_id}")
+        else:
+            await self.ctx.store.run(survey_answer, self.ctx.store, int(raw_id), str(body.get("answer", ""))[:500])
+        raise web.HTTPSeeOther(f"/survey/{raw_id}")
+

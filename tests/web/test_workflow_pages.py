@@ -1,0 +1,102 @@
+"""The workflow pages: desk complaint, contacts with marks, call-backs with the desk survey form."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from appliance.contacts.store import create_local_contact
+from appliance.store.db import Store, utcnow
+from appliance.surveys.engine import apply_survey
+from tests.web.harness import web_app
+
+SURVEY = {
+    "survey_id": "after-visit", "version": 1, "title": "After your visit", "channels": ["desk", "sms"],
+    "questions": [
+        {"id": "q1", "kind": "scale", "text": {"en": "How was the visit?"}, "min": 1, "max": 5},
+        {"id": "q2", "kind": "yes_no", "text": {"en": "Would you come again?"}},
+    ],
+}
+
+
+def _seed(store: Store) -> None:
+    a = create_local_contact(store, "Aino Virtanen", ["+358401234567"], "fi")
+    b = create_local_contact(store, "Aino Virtanen", ["+358409876543"], "fi")
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO sms_opt_outs(number, opted_out, word, changed_at) VALUES ('+358401234567', 1, 'STOP', ?)",
+            (utcnow(),),
+        )
+        store.conn.execute(
+            "INSERT OR IGNORE INTO contact_duplicates(contact_id, duplicate_of, reason, score, flagged_at) "
+            "VALUES (?, ?, 'similar_name_birth_year', 0.99, ?)",
+            (b.contact_id, a.contact_id, utcnow()),
+        )
+        store.conn.execute(
+            "INSERT INTO calls(direction, number, started_at, outcome) VALUES ('in', '+358405550000', ?, 'missed')",
+            (utcnow(),),
+        )
+    apply_survey(store, SURVEY)
+
+
+def test_complaint_contacts_callbacks_and_a_desk_survey(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with web_app(tmp_path) as web:
+            await web.store.run(_seed, web.store)
+            desk = await web.login("desk")
+            token = await web.csrf(desk)
+
+            resp = await desk.post("/complaints", data={
+                "csrf_token": token, "text": "Waited <b>two</b> hours", "number": "", "anonymous": "1",
+            })
+            assert resp.status == 200
+            page = await resp.text()
+            assert "Waited &lt;b&gt;two&lt;/b&gt; hours" in page
+            row = web.store.conn.execute("SELECT channel, anonymous, number, staff FROM complaints").fetchone()
+            assert row == ("desk", 1, None, "desk")
+
+            contacts = await (await desk.get("/contacts")).text()
+            assert contacts.count("opted out") == 1 and "possible duplicate of" in contacts
+
+            followups = await (await desk.get("/followups")).text()
+            assert "+358405550000" in followups  # the missed call, with its call-back
+
+            resp = await desk.post(
+                "/survey/start", data={"csrf_token": token, "number": "+358405550000"}, allow_redirects=False
+            )
+            assert resp.status == 303
+            url = resp.headers["Location"]
+            assert re.fullmatch(r"/survey/\d+", url) and "358" not in url  # no number in the URL
+            assert "How was the visit?" in await (await desk.get(url)).text()
+            await desk.post(url, data={"csrf_token": token, "answer": "4"})
+            assert "Would you come again?" in await (await desk.get(url)).text()
+            await desk.post(url, data={"csrf_token": token, "answer": "1"})
+            assert "The survey is finished" in await (await desk.get(url)).text()
+            events = [r[0] for r in web.store.conn.execute("SELECT stream FROM events").fetchall()]
+            assert "survey_reply" in events
+            assert "After your visit" in await (await desk.get("/surveys")).text()
+
+    asyncio.run(main())
+
+
+def test_message_search_by_number_or_words_keeps_numbers_out_of_urls(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with web_app(tmp_path) as web:
+            with web.store.transaction():
+                for number, text in (("+358401234567", "results 12345 ready"), ("+358409999999", "other")):
+                    web.store.conn.execute(
+                        "INSERT INTO sms_messages(box, number, text, status, created_at, updated_at) "
+                        "VALUES ('inbox', ?, ?, 'received', ?, ?)", (number, text, utcnow(), utcnow()))
+            desk = await web.login("desk")
+            token = await web.csrf(desk)
+            for query, expect in (("040 123 4567", "results 12345 ready"), ("results 12345", "results 12345 ready"),
+                                  ("other", "other")):
+                resp = await desk.post("/messages/search", data={"csrf_token": token, "box": "inbox", "q": query},
+                                       allow_redirects=False)
+                location = resp.headers["Location"]
+                assert "123" not in location and "other" not in location
+                page = await (await desk.get(location)).text()
+                assert re.findall(r'class="sms-text">([^<]*)<', page) == [expect], query
+
+    asyncio.run(main())
