@@ -31,9 +31,6 @@ COMMAND_MODULES = [
     "appliance.cli.complaints_cmd",
     "appliance.cli.contacts_cmd",
     "appliance.cli.line_cmd",
-    "appliance.cli.line_cmd",
-    "appliance.cli.complaints_cmd",
-    "appliance.cli.contacts_cmd",
     "appliance.cli.workflows_cmd",
 ]
 # The module that registers each top-level command: only that one is imported to run it
@@ -52,7 +49,6 @@ COMMAND_OWNERS = {
     "line": "appliance.cli.line_cmd",
     "complaints": "appliance.cli.complaints_cmd",
     "contacts": "appliance.cli.contacts_cmd",
-    "line": "appliance.cli.line_cmd",
     "followups": "appliance.cli.workflows_cmd",
     "campaigns": "appliance.cli.workflows_cmd",
     "summary": "appliance.cli.workflows_cmd",
