@@ -94,7 +94,9 @@ def test_second_daemon_on_a_taken_port_keeps_retrying_web(tmp_path: Path) -> Non
         first.wait_healthy()
         second = Daemon(tmp_path / "b", APPLIANCE_WEB__LISTEN=f"127.0.0.1:{first.port}").start()
         try:
-            time.sleep(4)
+            deadline = time.monotonic() + 30  # start-up is slower on a loaded machine: wait for the log
+            while time.monotonic() < deadline and "restarts in" not in second.log():
+                time.sleep(0.2)
             assert second.proc is not None and second.proc.poll() is None, second.log()
             assert "part web failed" in second.log() and "restarts in" in second.log()
             assert second.terminate() == 0
