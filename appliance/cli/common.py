@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from appliance.config import Config, load_config
 from appliance.store.db import Store
+
+T = TypeVar("T")
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -19,6 +22,15 @@ def load(args: argparse.Namespace) -> Config:
 def open_store(config: Config) -> Store:
     """Open (and migrate) the configured store."""
     return Store.open(config.db_path, min_free_mb=config.storage.min_free_mb)
+
+
+def call_store(config: Config, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Open the store, run ``fn(store, *args, **kwargs)`` on it and close it: a command's one read or write."""
+    store = open_store(config)
+    try:
+        return store.call(fn, store, *args, **kwargs)
+    finally:
+        store.close()
 
 
 def print_json(document: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from appliance.cli.common import load, open_store, print_json
+from appliance.cli.common import call_store, load, open_store, print_json
 from appliance.cli.main import add_config_option
 from appliance.complaints import Complaint, get_complaint, history, list_complaints, open_complaint
 from appliance.contacts import get_contact
@@ -102,12 +102,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    config = load(args)
-    store = open_store(config)
-    try:
-        rows = [row(c) for c in list_complaints(store, status=args.status, limit=max(1, args.limit))]
-    finally:
-        store.close()
+    rows = [row(c) for c in call_store(load(args), list_complaints, status=args.status, limit=max(1, args.limit))]
     if args.json:
         print_json(rows)
         return 0

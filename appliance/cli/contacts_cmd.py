@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from appliance.cli.common import load, open_store, print_json
+from appliance.cli.common import call_store, load, open_store, print_json
 from appliance.cli.main import add_config_option
 from appliance.consent import opted_out_numbers, set_sms_consent
 from appliance.contacts import duplicates_of, list_contacts
@@ -76,12 +76,7 @@ def _set_consent(store: Store, number: str, granted: bool) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    config = load(args)
-    store = open_store(config)
-    try:
-        rows = contact_rows(store)
-    finally:
-        store.close()
+    rows = call_store(load(args), contact_rows)
     if args.json:
         print_json(rows)
         return 0

@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from appliance.cli.common import load, open_store, print_json
+from appliance.cli.common import call_store, load, print_json
 from appliance.cli.main import add_config_option
 from appliance.config import Config
 from appliance.errors import UsageError
@@ -98,11 +98,8 @@ def _register_summary(sub: argparse._SubParsersAction) -> None:
 def cmd_followups_list(args: argparse.Namespace) -> int:
     from appliance.followups import list_followups
 
-    store = open_store(load(args))
-    try:
-        rows = [f.as_dict() for f in store.call(list_followups, store, contact_id=args.contact, status=args.status)]
-    finally:
-        store.close()
+    followups = call_store(load(args), list_followups, contact_id=args.contact, status=args.status)
+    rows = [f.as_dict() for f in followups]
     if args.json:
         print_json(rows)
         return 0
@@ -121,11 +118,7 @@ def cmd_followups_list(args: argparse.Namespace) -> int:
 def cmd_followups_stop(args: argparse.Namespace) -> int:
     from appliance.followups import stop_followups
 
-    store = open_store(load(args))
-    try:
-        n = store.call(stop_followups, store, "staff", followup_id=args.followup_id)
-    finally:
-        store.close()
+    n = call_store(load(args), stop_followups, "staff", followup_id=args.followup_id)
     if not n:
         raise UsageError(f"followups stop: no active follow-up {args.followup_id!r}")
     print(f"stopped {args.followup_id}")
@@ -175,11 +168,7 @@ def cmd_campaigns_dry_run(args: argparse.Namespace) -> int:
 
     config = load(args)
     definition, _source = _definition(args, config)
-    store = open_store(config)
-    try:
-        result = store.call(dry_run, store, CampaignSettings.from_config(config), definition)
-    finally:
-        store.close()
+    result = call_store(config, dry_run, CampaignSettings.from_config(config), definition)
     if args.json:
         print_json(result)
         return 0
@@ -201,13 +190,8 @@ def cmd_campaigns_start(args: argparse.Namespace) -> int:
     definition, source = _definition(args, config)
     default_id = f"{args.name}-{date.today().isoformat()}" if args.name else f"cli-{uuid.uuid4().hex[:12]}"
     campaign_id = args.id or default_id
-    store = open_store(config)
-    try:
-        result = store.call(
-            start_campaign, store, CampaignSettings.from_config(config), campaign_id, definition, source=source
-        )
-    finally:
-        store.close()
+    settings = CampaignSettings.from_config(config)
+    result = call_store(config, start_campaign, settings, campaign_id, definition, source=source)
     if args.json:
         print_json(result)
     else:
@@ -218,11 +202,7 @@ def cmd_campaigns_start(args: argparse.Namespace) -> int:
 def cmd_campaigns_list(args: argparse.Namespace) -> int:
     from appliance.campaigns.campaigns import list_campaigns
 
-    store = open_store(load(args))
-    try:
-        rows = store.call(list_campaigns, store)
-    finally:
-        store.close()
+    rows = call_store(load(args), list_campaigns)
     if args.json:
         print_json(rows)
         return 0
@@ -237,11 +217,7 @@ def cmd_campaigns_list(args: argparse.Namespace) -> int:
 def cmd_campaigns_cancel(args: argparse.Namespace) -> int:
     from appliance.campaigns.campaigns import cancel_campaign
 
-    store = open_store(load(args))
-    try:
-        ok = store.call(cancel_campaign, store, args.campaign_id)
-    finally:
-        store.close()
+    ok = call_store(load(args), cancel_campaign, args.campaign_id)
     if not ok:
         raise UsageError(f"campaigns cancel: no running campaign {args.campaign_id!r}")
     print(f"cancelled {args.campaign_id}")
@@ -259,11 +235,7 @@ def cmd_summary_show(args: argparse.Namespace) -> int:
         day = date.fromisoformat(args.date) if args.date else local_day(datetime.now(UTC), config.site.timezone)
     except ValueError:
         raise UsageError(f"summary show: --date {args.date!r}: expected YYYY-MM-DD") from None
-    store = open_store(config)
-    try:
-        figures = store.call(day_figures, store, day, config.site.timezone, config.sms.price_per_part)
-    finally:
-        store.close()
+    figures = call_store(config, day_figures, day, config.site.timezone, config.sms.price_per_part)
     if args.json:
         print_json(figures)
     else:
@@ -274,11 +246,7 @@ def cmd_summary_show(args: argparse.Namespace) -> int:
 def cmd_summary_list(args: argparse.Namespace) -> int:
     from appliance.summary.daily import sent_summaries
 
-    store = open_store(load(args))
-    try:
-        rows = store.call(sent_summaries, store)
-    finally:
-        store.close()
+    rows = call_store(load(args), sent_summaries)
     if args.json:
         print_json(rows)
         return 0
