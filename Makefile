@@ -16,7 +16,15 @@ NATIVE := $(wildcard native/*.c native/*.h native/*.cdef native/*.py)
 
 .PHONY: run test check lint native bench clean constraints day
 
+# The simulated patients of `make run`: calls and SMS arriving by themselves, so the status
+# page has something to show (only the simulated line and modem use these keys).
+# `make run RUN_CALLS_PER_HOUR=0 RUN_SMS_PER_HOUR=0` for a quiet box.
+RUN_CALLS_PER_HOUR ?= 20
+RUN_SMS_PER_HOUR ?= 40
+
 run: $(RUN_STAMP)
+	APPLIANCE_LINE__SIM_RANDOM_CALLS_PER_HOUR=$(RUN_CALLS_PER_HOUR) \
+	APPLIANCE_MODEM__SIM_RANDOM_SMS_PER_HOUR=$(RUN_SMS_PER_HOUR) \
 	$(VENV)/bin/appliance run
 
 test: $(STAMP) lint

@@ -162,6 +162,9 @@ class ModemConfig:
         lambda v: v >= 0 or v == -1,
     )
     sim_auto_report: bool = _key(True, "true or false (the simulated modem reports delivery)")
+    sim_random_sms_per_hour: float = _key(
+        0.0, "a number 0-3600 (SMS the simulated modem's patients write by themselves)", lambda v: 0 <= v <= 3600
+    )
     max_attempts: int = _key(5, "an integer 1-50 (tries of one SMS on temporary errors)", _int_range(1, 50))
 
 

@@ -133,6 +133,11 @@ def remove_user(store: Store, username: str) -> None:
         store.conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
 
 
+def has_users(store: Store) -> bool:
+    """Whether any account exists (the daemon says how to make the first)."""
+    return store.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
 def list_users(store: Store) -> list[dict[str, Any]]:
     now = utcnow()
     rows = store.conn.execute(

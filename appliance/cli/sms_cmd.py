@@ -64,11 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sim = cmds.add_parser("sim", help="drive the simulated modem of a running daemon (modem.driver = sim)")
     add_config_option(sim)
-    sim.add_argument("action", choices=("inject", "ring", "state", "hang", "unplug", "replug", "fill", "request"))
+    sim.add_argument(
+        "action", choices=("inject", "ring", "state", "hang", "unplug", "replug", "fill", "random", "request")
+    )
     sim.add_argument("--from", dest="sender", default="+358401234567", help="inject/ring: the sender's number")
     sim.add_argument("--text", default="", help="inject: message text")
     sim.add_argument("--ucs2", action="store_true", help="inject: force UCS-2")
     sim.add_argument("--seconds", type=float, default=10.0, help="hang: for how long")
+    sim.add_argument("--per-hour", type=float, default=0.0, help="random: SMS an hour from patients (0 stops)")
     sim.add_argument("--request", default="", help="request: a raw JSON control request")
     sim.set_defaults(func=cmd_sim)
 
@@ -222,6 +225,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         "unplug": {"op": "unplug"},
         "replug": {"op": "replug"},
         "fill": {"op": "fill_store"},
+        "random": {"op": "random_sms", "per_hour": args.per_hour},
     }
     if args.action == "request":
         try:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance import sim_traffic
 from appliance.line import signals
 from appliance.line.base import Capabilities, DialResult, EventKind, LineState
 from appliance.line.core import DEFAULT_HANGUP_SILENCE_S, FRAME_BYTES, FRAME_S, AudioLine
@@ -640,7 +641,7 @@ class SimLine(AudioLine):
     def _random_call(self) -> None:
         if self.exchange.state != "idle":
             return
-        number = "0" + "".join(self._rng.choice("0123456789") for _ in range(9))
+        number = sim_traffic.caller(self._rng)
         script: list[list[Any]] = [["wait", self._rng.uniform(0.5, 3)]]
         for _ in range(self._rng.randrange(1, 4)):
             script.append(["keys", self._rng.choice("0123#")])

@@ -175,6 +175,7 @@ class ModemService(Service):
             control=data_dir / SIM_CONTROL_NAME,
             cmgs_delay_s=delay,
             auto_report=self.cfg.sim_auto_report,
+            random_sms_per_hour=self.cfg.sim_random_sms_per_hour,
         ).start()
         log.info(
             "simulated %s modem on %s (control socket %s)",

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from appliance import sim_traffic
 from appliance.errors import DecodeError
 from appliance.modem.sim_profiles import SIM_PROFILES, SimProfile
 from appliance.ptysim import ControlServer, close_fds, control_request, open_pty
@@ -43,6 +44,7 @@ MAX_INPUT_LINE = 1024  # a command line longer than this is answered ERROR and d
 MAX_PDU_INPUT = 1024  # hex digits accepted after the prompt
 MAX_NETWORK_QUEUE = 1000  # messages the "network" holds while the store is full
 MAX_SENT_LOG = 10000  # sent messages remembered for the control socket
+MAX_RANDOM_SMS_PER_HOUR = 3600.0
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -102,6 +104,7 @@ class SimulatedModem:
         seed: int = 0,
         silent_commands: tuple[str, ...] = (),
         pin_tries: int = 3,
+        random_sms_per_hour: float = 0.0,
     ) -> None:
         self.profile = SIM_PROFILES[profile] if isinstance(profile, str) else profile
         self.pin = pin
@@ -133,6 +136,11 @@ class SimulatedModem:
         self._timers: list[_Timer] = []
         self._timer_seq = 0
         self._wake_r, self._wake_w = os.pipe()
+        self.random_sms_per_hour = 0.0
+        self.random_sms_sent = 0
+        self._random_generation = 0
+        self._random_rng = random.Random(seed + 1)
+        self._initial_random_sms_per_hour = random_sms_per_hour
         self._thread: threading.Thread | None = None
         self._control: ControlServer | None = None
         self._stop = threading.Event()
@@ -152,6 +160,8 @@ class SimulatedModem:
         if self.control_path:
             self._start_control()
         self._boot()
+        if self._initial_random_sms_per_hour:
+            self.set_random_sms(self._initial_random_sms_per_hour)
         return self
 
     def stop(self) -> None:
@@ -217,6 +227,29 @@ class SimulatedModem:
             if duplicate:
                 self.deliver_pdu(pdus[seq - 1])
         return len(pdus)
+
+    def set_random_sms(self, per_hour: float) -> None:
+        """Patients write by themselves, ``per_hour`` messages an hour (0 stops; at most 3600)."""
+        if not 0 <= per_hour <= MAX_RANDOM_SMS_PER_HOUR:
+            raise ValueError(f"per_hour must be 0-{MAX_RANDOM_SMS_PER_HOUR}, got {per_hour}")
+        with self._lock:
+            self.random_sms_per_hour = float(per_hour)
+            self._random_generation += 1
+            if per_hour > 0:
+                self._schedule_random_sms(self._random_generation)
+
+    def _schedule_random_sms(self, generation: int) -> None:
+        delay = sim_traffic.next_delay(self._random_rng, self.random_sms_per_hour)
+        self._at(time.monotonic() + delay, lambda: self._random_sms(generation))
+
+    def _random_sms(self, generation: int) -> None:
+        if generation != self._random_generation or self._stop.is_set():
+            return  # a newer rate replaced this stream
+        if not self._unplugged:
+            sender, text = sim_traffic.pick(self._random_rng)
+            self.inject_sms(sender, text)
+            self.random_sms_sent += 1
+        self._schedule_random_sms(generation)
 
     def deliver_pdu(self, pdu: str) -> None:
         """One SMS-DELIVER PDU (hex with SMSC) arriving from the network."""
@@ -848,6 +881,9 @@ class SimulatedModem:
                     if key in req:
                         setattr(self, key, type(getattr(self, key))(req[key]))
                 return {"ok": True}
+            if op == "random_sms":
+                self.set_random_sms(float(req.get("per_hour", 0)))
+                return {"ok": True, "per_hour": self.random_sms_per_hour}
             if op == "state":
                 return {"ok": True, "state": self.state()}
             raise ValueError(f"unknown op {op!r}")

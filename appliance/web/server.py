@@ -54,6 +54,7 @@ from appliance.sms.outbox import SENDING_PAUSED_META, SmsOutbox
 from appliance.users import (
     SessionUser,
     create_session,
+    has_users,
     password_hash_of,
     prune_sessions,
     revoke_session,
@@ -216,6 +217,8 @@ class WebService(WorkflowPages, Service):
             scheme = "https" if self.secure else "http"
             self.set_health("ok", f"listening on {scheme}://{host}:{port}")
             log.info("status page on %s://%s:%d/", scheme, host, port)
+            if not await self.ctx.store.run(has_users, self.ctx.store):
+                log.warning("no accounts for the status page yet: `appliance users add NAME` makes one")
             await self.hub.run()
         finally:
             logging.getLogger().removeHandler(self.ring)
