@@ -34,6 +34,7 @@ from appliance.modem.codes import CMS_MEMORY_FULL, CMS_MODEM_STATE, cms_is_tempo
 from appliance.modem.errors import AtCommandError, CmsError
 from appliance.modem.modem import GsmModem, ModemEvent, SimLocked, StoredPdu
 from appliance.modem.protocol import CommandTimeout
+from appliance.modem.signal_history import SignalBuckets, save_bucket
 from appliance.phone import mask
 from appliance.sms.outbox import SENDING_PAUSED_META, WAKEUP_SMS_OUTBOX
 from appliance.sms.pdu import SmsDeliver, SmsStatusReport, decode_pdu, encode_submit
@@ -115,6 +116,7 @@ class ModemService(Service):
         self.paused = False
         self._reset_requested = False
         self.recoveries = 0
+        self.signal_buckets = SignalBuckets()
         self.call_listener: Callable[[ModemEvent], None] | None = None  # set by the wiring (voice calls to the SIM)
         registry = ctx.registry
         self.m_sent = Counter("appliance_sms_sent", "SMS parts accepted by the modem", registry=registry)
@@ -158,6 +160,19 @@ class ModemService(Service):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), STOP_GRACE_S)
         self._close_modem()
+        in_hand = self.signal_buckets.take()
+        if in_hand is not None:
+            with contextlib.suppress(StoreError):
+                await self.ctx.store.run(save_bucket, self.ctx.store, in_hand)
+
+    async def _note_signal(self, signal: int | None) -> None:
+        """One reading into the signal history (a row every 5 minutes, not every 30 s)."""
+        done = self.signal_buckets.add(time.time(), signal)
+        if done is not None:
+            try:
+                await self.ctx.store.run(save_bucket, self.ctx.store, done)
+            except StoreError as err:
+                log.warning("signal history: bucket %s not saved: %s", done.start_iso, err)
         if self.sim is not None:
             self.sim.stop()
             self.sim = None
@@ -548,6 +563,7 @@ class ModemService(Service):
         waiting = await self.ctx.store.run(self.receiver.waiting_parts)
         self._store_full = bool(total) and used >= total
         self.m_signal.set(-1 if signal is None else signal)
+        await self._note_signal(signal)
         info = modem.info
         self._health_info.update(
             signal=signal,

@@ -35,7 +35,6 @@ DEBOUNCE_S = 0.1  # events arriving together cause one re-read
 HEARTBEAT_S = 5.0  # a comment line on every channel, so the page can tell a stale channel
 VIEWER_QUEUE = 32  # updates kept for a viewer that is slow to read
 MAX_VIEWERS = 100  # live channels at once; more get 503
-SIGNAL_HISTORY = 24 * 120  # one sample per 30 s over a day
 POP_KEEP_S = 120.0  # a caller pop is shown to a page opened this long after it
 TOPICS = {"caller_pop", "line_state", "call_ended", "sms_in", "sms_status", "health", "complaint", "alert"}
 
@@ -78,8 +77,6 @@ class LiveHub:
         self.snapshot_json = "{}"
         self.line: dict[str, Any] = {"state": "idle" if self._line_present() else "absent", "call_id": None}
         self.last_pop: tuple[float, str] | None = None
-        self.signal: collections.deque[tuple[int, int | None]] = collections.deque(maxlen=SIGNAL_HISTORY)
-        self._signal_at = 0.0
         self._dirty = asyncio.Event()
         self.on_alerts: list[Callable[[list[dict[str, Any]]], None]] = []
         self.on_line: list[Callable[[str], None]] = []
@@ -166,11 +163,6 @@ class LiveHub:
         tz = self.ctx.config.site.timezone
         facts = await self.ctx.store.run(data.dashboard_facts, self.ctx.store, tz)
         modem = healths.get("modem")
-        now = time.monotonic()
-        if now - self._signal_at >= 30.0:
-            signal = (modem or {}).get("info", {}).get("signal") if modem else None
-            self.signal.append((int(time.time()), signal if isinstance(signal, int) else None))
-            self._signal_at = now
         conditions = alerts.evaluate({**facts, "modem": modem, "now": time.time()})
         changed = await self.ctx.store.run(alerts.reconcile, self.ctx.store, conditions)
         for alert in changed:

@@ -647,8 +647,14 @@ class WebService(WorkflowPages, Service):
                  "calls": [d["calls"] for d in days]},
             )
         elif name == "signal":
-            points = [(float(ts), None if s is None else float(s)) for ts, s in self.hub.signal]
-            body = svg.line(t("signal_day"), points, 31.0, "+CSQ 0-31, last 24 h")
+            from appliance.modem.signal_history import history
+
+            saved = await self.ctx.store.run(history, self.ctx.store, 24.0)
+            points = [(at, average) for at, average, _, _ in saved]
+            signal = self.hub.snapshot.get("parts", {}).get("modem", {}).get("info", {}).get("signal")
+            if isinstance(signal, int):
+                points.append((time.time(), float(signal)))  # the reading of now, after the last saved bucket
+            body = svg.line(t("signal_day"), points, 31.0, "+CSQ 0-31, last 24 h (5-minute averages)")
         elif name == "complaints":
             from appliance.complaints.core import complaint_figures
 
