@@ -7,8 +7,11 @@ from appliance.contacts.store import (
     duplicates_of,
     find_by_number,
     get_contact,
+    get_note,
     list_contacts,
     normalise_phones,
+    set_note,
+    update_local_contact,
 )
 
 __all__ = [
@@ -18,6 +21,9 @@ __all__ = [
     "duplicates_of",
     "find_by_number",
     "get_contact",
+    "get_note",
     "list_contacts",
     "normalise_phones",
+    "set_note",
+    "update_local_contact",
 ]

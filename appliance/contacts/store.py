@@ -87,6 +87,7 @@ def apply_contact(store: Store, data: dict[str, Any], region: str) -> str:
     if data.get("deleted"):
         cancel_queued(store, "contact_deleted", contact_id=contact_id, keep_purposes=REPLY_PURPOSES)
         conn.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
+        conn.execute("DELETE FROM contact_notes WHERE contact_id = ?", (contact_id,))  # personal data too
         conn.execute(
             "INSERT INTO contacts(contact_id, version, deleted, updated_at) VALUES (?, ?, 1, ?) "
             "ON CONFLICT(contact_id) DO UPDATE SET version = excluded.version, deleted = 1, "
@@ -244,6 +245,96 @@ def create_local_contact(
     contact = get_contact(store, contact_id)
     assert contact is not None
     return contact
+
+
+def update_local_contact(
+    store: Store,
+    contact_id: str,
+    name: str,
+    phones: list[str],
+    language: str | None = None,
+    *,
+    region: str = "FI",
+    consents: dict[str, bool] | None = None,
+) -> Contact:
+    """Change a contact made on this box (name, phones, language, consents).
+
+    A synced contact is the central system's: refused with a ValidationError that says so
+    (the desk's note is the part of it this box may write, :func:`set_note`). Withdrawing
+    SMS consent cancels what is still queued for the person, as a downlink would. The
+    changed ``updated_at`` makes the duplicate scan look at the contact again.
+    """
+    current = get_contact(store, contact_id)
+    if current is None or current.deleted:
+        raise ValidationError(f"no contact {contact_id}")
+    if not current.local:
+        raise ValidationError(
+            f"contact {contact_id} comes from the central system: its fields are read-only here; add a note instead"
+        )
+    name = name.strip()
+    if not name:
+        raise ValidationError("a contact needs a name")
+    numbers = normalise_phones(phones, region)
+    if not numbers:
+        raise ValidationError("a contact needs at least one phone number")
+    given = {**current.consents, **(consents or {})}
+    with store.transaction():
+        if current.consent_sms and not given["sms"]:
+            cancel_queued(
+                store, "no_consent", numbers=current.phones, contact_id=contact_id, keep_purposes=REPLY_PURPOSES
+            )
+        store.conn.execute(
+            "UPDATE contacts SET name = ?, language = ?, consent_sms = ?, consent_call = ?, consent_recording = ?, "
+            "updated_at = ? WHERE contact_id = ?",
+            (
+                name,
+                language or "",
+                int(bool(given["sms"])),
+                int(bool(given["call"])),
+                int(bool(given["recording"])),
+                utcnow(),
+                contact_id,
+            ),
+        )
+        store.conn.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
+        store.conn.executemany(
+            "INSERT INTO contact_phones(contact_id, position, number) VALUES (?, ?, ?)",
+            [(contact_id, i, n) for i, n in enumerate(numbers)],
+        )
+    contact = get_contact(store, contact_id)
+    assert contact is not None
+    return contact
+
+
+MAX_NOTE_CHARS = 1000
+
+
+def set_note(store: Store, contact_id: str, note: str, author: str) -> None:
+    """The desk's note on a contact, synced or local (empty removes it). Never goes to the central."""
+    note = note.strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise ValidationError(f"a note is at most {MAX_NOTE_CHARS} characters, this one has {len(note)}")
+    current = get_contact(store, contact_id)
+    if current is None or current.deleted:
+        raise ValidationError(f"no contact {contact_id}")
+    with store.transaction():
+        if not note:
+            store.conn.execute("DELETE FROM contact_notes WHERE contact_id = ?", (contact_id,))
+            return
+        store.conn.execute(
+            "INSERT INTO contact_notes(contact_id, note, updated_by, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(contact_id) DO UPDATE SET note = excluded.note, updated_by = excluded.updated_by, "
+            "updated_at = excluded.updated_at",
+            (contact_id, note, author, utcnow()),
+        )
+
+
+def get_note(store: Store, contact_id: str) -> dict[str, str] | None:
+    """``{"note", "updated_by", "updated_at"}`` or None."""
+    row = store.conn.execute(
+        "SELECT note, updated_by, updated_at FROM contact_notes WHERE contact_id = ?", (contact_id,)
+    ).fetchone()
+    return None if row is None else {"note": row[0], "updated_by": row[1], "updated_at": row[2]}
 
 
 def duplicates_of(store: Store, contact_id: str) -> list[str]:

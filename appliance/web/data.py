@@ -116,9 +116,12 @@ def contact_by_number(store: Store, number: str) -> dict[str, Any] | None:
         contact = find_by_number(store, number)
         if contact is None:
             return None
+        from appliance.contacts.store import get_note
+
+        note = get_note(store, contact.contact_id)
         return {
             "contact_id": contact.contact_id, "name": contact.name, "language": contact.language,
-            "local": bool(getattr(contact, "local", False)),
+            "local": bool(getattr(contact, "local", False)), "note": note["note"] if note else "",
         }
     row = store.conn.execute(
         "SELECT c.contact_id, c.name, c.language FROM contact_phones p JOIN contacts c ON c.contact_id = p.contact_id "

@@ -63,6 +63,7 @@ from appliance.users import (
 )
 from appliance.web import data, diagnostics, i18n, svg, tls
 from appliance.web.auth import LoginBusy, LoginThrottle, PasswordHasher
+from appliance.web.contact_pages import ContactPages
 from appliance.web.live import HEARTBEAT_S, LiveHub, ViewerLimit
 from appliance.web.workflows import WorkflowPages, contacts_view
 
@@ -150,7 +151,7 @@ def _static_files() -> dict[str, bytes]:
             or entry.name.endswith(".js")}
 
 
-class WebService(WorkflowPages, Service):
+class WebService(WorkflowPages, ContactPages, Service):
     """Serves /healthz, /metrics and the status page on ``web.listen``."""
 
     name = "web"
@@ -286,6 +287,7 @@ class WebService(WorkflowPages, Service):
         r.add_get("/diagnostics", self.diagnostics)
         r.add_get("/audit", self.audit)
         self.add_workflow_routes(app)
+        self.add_contact_routes(app)
         return app
 
     # -- sessions and anti-forgery -------------------------------------------

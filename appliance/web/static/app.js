@@ -103,6 +103,9 @@
     $("[data-pop=name]", pop).textContent = name || pop.dataset.unknown;
     $("[data-pop=number]", pop).textContent = card.number || card.number_absent_reason || "";
     $("[data-pop=language]", pop).textContent = c && c.language ? pop.dataset.languageLabel + ": " + c.language : "";
+    const note = $("[data-pop=note]", pop);
+    note.textContent = c && c.note ? c.note : "";
+    note.hidden = !(c && c.note);
     fill($("[data-pop=pending]", pop), card.pending || [], (p) => el("li", p.kind + " " + p.status + ": " + p.text));
     fill($("[data-pop=complaints]", pop), card.complaints || [], (p) => el("li", p.reference + " " + p.status));
     fill($("[data-pop=calls]", pop), card.calls || [], (p) => el("li", when(p.started_at) + " " + p.direction + " " + (p.outcome || "")));
