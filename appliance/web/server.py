@@ -61,7 +61,7 @@ from appliance.users import (
     session_user,
     set_language,
 )
-from appliance.web import data, diagnostics, i18n, svg, tls
+from appliance.web import data, diagnostics, i18n, search, svg, tls
 from appliance.web.auth import LoginBusy, LoginThrottle, PasswordHasher
 from appliance.web.contact_pages import ContactPages
 from appliance.web.live import HEARTBEAT_S, LiveHub, ViewerLimit
@@ -220,7 +220,13 @@ class WebService(WorkflowPages, ContactPages, Service):
             log.info("status page on %s://%s:%d/", scheme, host, port)
             if not await self.ctx.store.run(has_users, self.ctx.store):
                 log.warning("no accounts for the status page yet: `appliance users add NAME` makes one")
-            await self.hub.run()
+            indexer = asyncio.create_task(self._index_messages(), name="web-search-index")
+            try:
+                await self.hub.run()
+            finally:
+                indexer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await indexer
         finally:
             logging.getLogger().removeHandler(self.ring)
             self._runner = None
@@ -228,6 +234,17 @@ class WebService(WorkflowPages, ContactPages, Service):
             if redirect_runner is not None:
                 await redirect_runner.cleanup()
             await runner.cleanup()
+
+    async def _index_messages(self) -> None:
+        """Keep the messages' text index up to date, in batches (appliance/web/search.py)."""
+        while True:
+            try:
+                done = search.BATCH
+                while done == search.BATCH:  # a backlog (the first run after the upgrade): batch after batch
+                    done = await self.ctx.store.run(search.catch_up, self.ctx.store)
+            except StoreError as err:
+                log.warning("message search index: not updated now: %s", err)
+            await asyncio.sleep(search.CATCH_UP_S)
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -20,3 +20,24 @@ CREATE TABLE contact_notes (
     updated_by  TEXT NOT NULL,            -- the page user who wrote it
     updated_at  TEXT NOT NULL
 );
+
+-- Text search over the messages (the inbox/outbox/failed pages): an FTS5 index with the
+-- trigram tokenizer, so any 3+ character piece of a word is found (what LIKE '%...%' found,
+-- case-insensitive), in any script (Chinese has no spaces). External content: the text is
+-- stored once, in sms_messages.
+-- The index is filled in batches (appliance/web/search.py, every 15 minutes), not by an
+-- insert trigger: FTS5 writes a new segment per transaction, which nearly doubled the bytes
+-- written for each SMS stored (SD card wear). Messages up to meta 'sms_text_upto' are in the
+-- index; newer ones are searched by LIKE (a few minutes' worth). Deletes and text changes of
+-- indexed messages go through the triggers, in the same transaction as the change.
+INSERT INTO meta(key, value) VALUES ('sms_text_upto', '0');
+CREATE VIRTUAL TABLE sms_text USING fts5(text, content='sms_messages', content_rowid='id', tokenize='trigram');
+CREATE TRIGGER sms_text_delete AFTER DELETE ON sms_messages
+WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sms_text_upto') BEGIN
+    INSERT INTO sms_text(sms_text, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER sms_text_update AFTER UPDATE OF text ON sms_messages
+WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sms_text_upto') BEGIN
+    INSERT INTO sms_text(sms_text, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO sms_text(rowid, text) VALUES (new.id, new.text);
+END;
