@@ -160,6 +160,9 @@ class ModemService(Service):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), STOP_GRACE_S)
         self._close_modem()
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
         in_hand = self.signal_buckets.take()
         if in_hand is not None:
             with contextlib.suppress(StoreError):
@@ -173,9 +176,6 @@ class ModemService(Service):
                 await self.ctx.store.run(save_bucket, self.ctx.store, done)
             except StoreError as err:
                 log.warning("signal history: bucket %s not saved: %s", done.start_iso, err)
-        if self.sim is not None:
-            self.sim.stop()
-            self.sim = None
 
     def _start_simulator(self) -> str:
         from appliance.modem.simulator import SimulatedModem
