@@ -26,6 +26,7 @@ from appliance.errors import ValidationError
 from appliance.followups.followups import FollowupSettings, create_followup, desk_survey_problem, stop_followups
 from appliance.followups.schedule import Schedule
 from appliance.notifications.requests import (
+    CALL_STATUS_STREAM,
     SMS_STATUS_STREAM,
     NotificationSettings,
     Refused,
@@ -76,7 +77,7 @@ def accept_scheduled_notification(
         report: dict[str, Any] = {"notification_id": notification_id, "status": "failed", "reason": refusal.reason}
         if refusal.contact_id:
             report["contact_id"] = refusal.contact_id
-        EventOutbox(store).append(SMS_STATUS_STREAM, report)
+        EventOutbox(store).append(CALL_STATUS_STREAM if channel == "call" else SMS_STATUS_STREAM, report)
         _record(store, data, envelope_id, None, "refused", refusal.reason, None)
         return "refused"
     has_text = "text" in data or "template" in data  # a call schedule may come with no note for the desk
