@@ -224,11 +224,11 @@ def get_followup(store: Store, followup_id: str) -> Followup | None:
 
 def _reminders(store: Store, followup_id: str) -> list[dict[str, Any]]:
     rows = store.conn.execute(
-        "SELECT n, due_at, done_at, outcome, reason, message_id FROM followup_reminders WHERE followup_id = ? "
-        "ORDER BY n",
+        "SELECT n, due_at, done_at, outcome, reason, message_id, staff, session_id FROM followup_reminders "
+        "WHERE followup_id = ? ORDER BY n",
         (followup_id,),
     ).fetchall()
-    keys = ("n", "due_at", "done_at", "outcome", "reason", "message_id")
+    keys = ("n", "due_at", "done_at", "outcome", "reason", "message_id", "staff", "session_id")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 

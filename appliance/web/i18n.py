@@ -151,6 +151,7 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     "outcome_no_answer": ("No answer", "Ei vastannut", "Inget svar", "无人接听"),
     "outcome_busy": ("Busy", "Varattu", "Upptaget", "占线"),
     "outcome_declined": ("Patient declined", "Potilas kieltäytyi", "Patienten avböjde", "患者拒绝"),
+    "choose": ("Choose…", "Valitse…", "Välj…", "请选择…"),
     "record": ("Record", "Kirjaa", "Registrera", "记录"),
     "channel_sms": ("SMS", "Tekstiviesti", "SMS", "短信"),
     "channel_call": ("Call", "Puhelu", "Samtal", "电话"),
