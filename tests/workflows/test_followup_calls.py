@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,3 +208,49 @@ def test_a_configured_call_template_per_department(seeded: Store) -> None:
     made = fu.get_followup(seeded, "tmpl:R-1")
     assert made is not None and (made.channel, made.survey_id, made.source) == ("call", "cardio-discharge", "template")
     assert made.next_due_at == "2026-03-04T09:00:00.000Z"
+
+
+def test_the_due_list_is_bounded(seeded: Store) -> None:
+    for i in range(5):
+        _made(seeded, f"B{i}")
+    assert [c["followup_id"] for c in fu.due_calls(seeded, T0, limit=3)] == ["B0", "B1", "B2"]
+
+
+def test_schema_v11_up_and_back_down_keeps_the_sms_schedules(tmp_path: Path) -> None:
+    import sqlite3
+
+    from appliance.ops.migrate import apply_up_to, downgrade
+
+    def shape(store: Store) -> list[Any]:
+        conn = store.conn
+        return [conn.execute("PRAGMA table_info(followups)").fetchall(),
+                conn.execute("PRAGMA table_info(followup_reminders)").fetchall(),
+                sorted(r[1] for r in conn.execute("PRAGMA index_list(followups)")),
+                conn.execute("SELECT * FROM followups ORDER BY followup_id").fetchall(),
+                conn.execute("SELECT * FROM followup_reminders ORDER BY followup_id, n").fetchall()]
+
+    store = Store.open(tmp_path / "a.db", migrate=False)
+    try:
+        apply_up_to(store, 10)
+        with store.transaction():
+            store.conn.execute(
+                "INSERT INTO followups(followup_id, source, number, language, text, schedule, anchor_date, "
+                "status, created_at, updated_at) VALUES ('S', 'central', '+358401111111', 'fi', 'x', '{}', "
+                "'2026-03-02', 'active', '2026-03-02T09:00:00.000Z', '2026-03-02T09:00:00.000Z')")
+            store.conn.execute("INSERT INTO followup_reminders(followup_id, n, due_at, done_at, outcome) "
+                               "VALUES ('S', 1, '2026-03-02T09:00:00.000Z', '2026-03-02T09:00:00.000Z', 'queued')")
+        before = shape(store)
+        apply_up_to(store, 11)
+        assert store.conn.execute("SELECT channel FROM followups").fetchall() == [("sms",)]
+        with store.transaction():
+            engine.apply_survey(store, DESK_SURVEY)
+        _made(store, "C")
+        fu.record_call_outcome(store, followup_settings(), "C", "busy", staff="maija", now=T0)
+        downgrade(store, 10)
+        assert store.schema_version == 10 and shape(store) == before
+        with pytest.raises(sqlite3.IntegrityError):  # v10's outcomes again
+            store.conn.execute("INSERT INTO followup_reminders(followup_id, n, due_at, done_at, outcome) "
+                               "VALUES ('S', 2, 'x', 'x', 'answered')")
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        store.close()
