@@ -32,8 +32,8 @@ SURVEY = {
 CONTACT = {"contact_id": "c-aino", "version": 1, "contact": {
     "name": "Aino <b>Virtanen</b>", "phones": ["040 123 4567"], "language": "fi",
     "consents": {"sms": True, "call": True, "recording": False}}}
-FOLLOWUP = {"notification_id": "fu-cardio-1", "contact_id": "c-aino", "channel": "call", "survey_id": "cardio-discharge",
-            "text": "Discharged Monday; ask about the new medicines",
+FOLLOWUP = {"notification_id": "fu-cardio-1", "contact_id": "c-aino", "channel": "call",
+            "survey_id": "cardio-discharge", "text": "Discharged Monday; ask about the new medicines",
             "schedule": {"first_after_days": 1, "every_days": 1, "max_times": 2}}
 
 
