@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,5 +135,23 @@ def test_a_follow_up_call_outcome_from_the_desk_needs_csrf_and_is_audited(tmp_pa
             assert 'data-followup="F-7"' not in await (await desk.get("/followups")).text()  # next one not due yet
             started = await desk.post("/survey/start", data={"csrf_token": token, "followup_id": "nope"})
             assert started.status == 409 and "no follow-up call 'nope'" in (await started.json())["error"]
+
+            # the patient hangs up mid-survey: the form is stopped, the attempt recorded from the survey page
+            resp = await desk.post("/survey/start", data={"csrf_token": token, "followup_id": "F-7"},
+                                   allow_redirects=False)
+            url = resp.headers["Location"]
+            await desk.post(url, data={"csrf_token": token, "stop": "1"})
+            page = await (await desk.get(url)).text()
+            session_id = url.rsplit("/", 1)[1]
+            assert 'action="/followups/outcome"' in page and f'name="session_id" value="{session_id}"' in page
+            resp = await desk.post("/followups/outcome", data={"csrf_token": token, "followup_id": "F-7",
+                                                               "outcome": "answered", "session_id": session_id})
+            assert resp.status == 200
+            details = [r[0] for r in web.store.conn.execute(
+                "SELECT detail FROM audit_log WHERE action = 'followup_call' ORDER BY rowid")]
+            assert details[-1] == "attempt 2: answered; schedule finished"  # the incomplete survey did not stop it
+            reply = json.loads(web.store.conn.execute(
+                "SELECT data FROM events WHERE stream = 'survey_reply'").fetchone()[0])
+            assert reply == {**reply, "complete": False, "channel": "desk", "notification_id": "F-7"}
 
     asyncio.run(main())
