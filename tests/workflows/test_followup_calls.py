@@ -216,7 +216,7 @@ def test_the_due_list_is_bounded(seeded: Store) -> None:
     assert [c["followup_id"] for c in fu.due_calls(seeded, T0, limit=3)] == ["B0", "B1", "B2"]
 
 
-def test_schema_v11_up_and_back_down_keeps_the_sms_schedules(tmp_path: Path) -> None:
+def test_schema_v12_up_and_back_down_keeps_the_sms_schedules(tmp_path: Path) -> None:
     import sqlite3
 
     from appliance.ops.migrate import apply_up_to, downgrade
@@ -231,7 +231,7 @@ def test_schema_v11_up_and_back_down_keeps_the_sms_schedules(tmp_path: Path) -> 
 
     store = Store.open(tmp_path / "a.db", migrate=False)
     try:
-        apply_up_to(store, 10)
+        apply_up_to(store, 11)
         with store.transaction():
             store.conn.execute(
                 "INSERT INTO followups(followup_id, source, number, language, text, schedule, anchor_date, "
@@ -240,15 +240,15 @@ def test_schema_v11_up_and_back_down_keeps_the_sms_schedules(tmp_path: Path) -> 
             store.conn.execute("INSERT INTO followup_reminders(followup_id, n, due_at, done_at, outcome) "
                                "VALUES ('S', 1, '2026-03-02T09:00:00.000Z', '2026-03-02T09:00:00.000Z', 'queued')")
         before = shape(store)
-        apply_up_to(store, 11)
+        apply_up_to(store, 12)
         assert store.conn.execute("SELECT channel FROM followups").fetchall() == [("sms",)]
         with store.transaction():
             engine.apply_survey(store, DESK_SURVEY)
         _made(store, "C")
         fu.record_call_outcome(store, followup_settings(), "C", "busy", staff="maija", now=T0)
-        downgrade(store, 10)
-        assert store.schema_version == 10 and shape(store) == before
-        with pytest.raises(sqlite3.IntegrityError):  # v10's outcomes again
+        downgrade(store, 11)
+        assert store.schema_version == 11 and shape(store) == before
+        with pytest.raises(sqlite3.IntegrityError):  # v11's outcomes again
             store.conn.execute("INSERT INTO followup_reminders(followup_id, n, due_at, done_at, outcome) "
                                "VALUES ('S', 2, 'x', 'x', 'answered')")
         assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -1,4 +1,4 @@
--- v11: follow-up calls (issue 10, "Follow-up calls"; owned by appliance/followups/).
+-- v12: follow-up calls (issue 10, "Follow-up calls"; owned by appliance/followups/).
 -- A follow-up schedule whose channel is a call is not sent: when due it waits in the desk's
 -- call-back list, and each attempt is the desk's call with its recorded outcome.
 
@@ -7,7 +7,7 @@ CREATE INDEX followups_calls_due ON followups (next_due_at) WHERE status = 'acti
 
 -- followup_reminders again, with the outcomes of a call attempt allowed, who recorded it and
 -- the desk survey session taken during the call (SQLite cannot change a CHECK in place).
-CREATE TABLE followup_reminders_v11 (
+CREATE TABLE followup_reminders_v12 (
     followup_id TEXT NOT NULL REFERENCES followups(followup_id),
     n           INTEGER NOT NULL,         -- 1-based
     due_at      TEXT NOT NULL,
@@ -19,7 +19,7 @@ CREATE TABLE followup_reminders_v11 (
     session_id  INTEGER,                  -- the desk survey session of a call attempt
     PRIMARY KEY (followup_id, n)
 );
-INSERT INTO followup_reminders_v11(followup_id, n, due_at, done_at, outcome, reason, message_id)
+INSERT INTO followup_reminders_v12(followup_id, n, due_at, done_at, outcome, reason, message_id)
     SELECT followup_id, n, due_at, done_at, outcome, reason, message_id FROM followup_reminders;
 DROP TABLE followup_reminders;
-ALTER TABLE followup_reminders_v11 RENAME TO followup_reminders;
+ALTER TABLE followup_reminders_v12 RENAME TO followup_reminders;
