@@ -284,7 +284,8 @@ class FollowupsConfig:
         dict,
         "a table of templates whose notifications start a follow-up, e.g. [followups.templates.results_ready]"
         " first_after_days = 14, every_days = 7, max_times = 3, hour = 10"
-        " (optional minute, reminder = a template name)",
+        " (optional minute, reminder = a template name; channel = \"call\" with survey_id = a desk survey"
+        " for follow-up calls instead of SMS)",
         _valid_followup_templates,
     )
     poll_interval: float = _key(30.0, "seconds 0.05-3600 between looks for due reminders", lambda v: 0.05 <= v <= 3600)

@@ -111,7 +111,8 @@ def cmd_followups_list(args: argparse.Namespace) -> int:
                 f"at {s['hour']:02}:{s['minute']:02}")
         state = r["status"] if r["status"] == "active" else f"{r['status']} ({r['stop_reason'] or 'done'})"
         nxt = f" next {r['next_due_at']}" if r["next_due_at"] else ""
-        print(f"{r['followup_id']:<24} {r['contact_id'] or r['number']:<16} {plan}  sent {r['sent']}  {state}{nxt}")
+        done = f"calls {r['sent']}" if r.get("channel") == "call" else f"sent {r['sent']}"
+        print(f"{r['followup_id']:<24} {r['contact_id'] or r['number']:<16} {plan}  {done}  {state}{nxt}")
     return 0
 
 

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from appliance.consent import send_block_reason
 from appliance.errors import ValidationError
-from appliance.followups.schedule import DAY_S, Schedule, next_due, template_schedule
+from appliance.followups.schedule import CHANNELS, DAY_S, Schedule, next_due, template_channel, template_schedule
 from appliance.notifications.quiet_hours import release_time
 from appliance.phone import mask
 from appliance.sms.outbox import SmsOutbox
@@ -46,6 +46,7 @@ SCAN_BATCH = 1000  # inbound messages / survey replies looked at per scan
 INBOX_CURSOR_KEY = "followups.inbox_cursor"
 SURVEY_CURSOR_KEY = "followups.survey_reply_cursor"
 WAKEUP = "followups"
+CALL_OUTCOMES = ("answered", "no_answer", "busy", "declined")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class FollowupSettings:
     day_seconds: int = DAY_S
     lab_name: str = "Lab"
     templates: dict[str, tuple[Schedule, str]] = field(default_factory=dict)
+    template_calls: dict[str, str] = field(default_factory=dict)  # template -> survey_id of a call schedule
 
     @property
     def zone(self) -> ZoneInfo:
@@ -70,6 +72,10 @@ class FollowupSettings:
             day_seconds=config.followups.day_seconds,
             lab_name=config.site.name or config.site.id,
             templates={name: template_schedule(entry) for name, entry in config.followups.templates.items()},
+            template_calls={
+                name: str(entry["survey_id"]) for name, entry in config.followups.templates.items()
+                if template_channel(entry) == "call"
+            },
         )
 
 
@@ -94,11 +100,13 @@ class Followup:
     expires_at: str | None
     created_at: str
     reminders: list[dict[str, Any]] = field(default_factory=list)
+    channel: str = "sms"  # sms: reminders sent; call: attempts made by the desk
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "followup_id": self.followup_id,
             "source": self.source,
+            "channel": self.channel,
             "contact_id": self.contact_id,
             "number": self.number,
             "language": self.language,
@@ -120,16 +128,16 @@ class Followup:
 
 _COLUMNS = (
     "followup_id, source, contact_id, number, language, text, survey_id, schedule, anchor_date, status, "
-    "stop_reason, sent_count, last_sent_at, next_due_at, expires_at, created_at"
+    "stop_reason, sent_count, last_sent_at, next_due_at, expires_at, created_at, channel"
 )
 
 
 def _from_row(row: tuple[Any, ...]) -> Followup:
     (fid, source, contact_id, number, language, text, survey_id, schedule, anchor, status, reason, sent,
-     last_sent, next_due_at, expires_at, created_at) = row
+     last_sent, next_due_at, expires_at, created_at, channel) = row
     return Followup(
         fid, source, contact_id, number, language, text, survey_id, Schedule(**json.loads(schedule)), anchor,
-        status, reason, int(sent), last_sent, next_due_at, expires_at, created_at,
+        status, reason, int(sent), last_sent, next_due_at, expires_at, created_at, channel=channel,
     )
 
 
@@ -162,8 +170,15 @@ def create_followup(
     start: datetime | None = None,
     expires_at: str | None = None,
     now: datetime | None = None,
+    channel: str = "sms",
 ) -> Followup | None:
-    """Store a new schedule (None when ``followup_id`` exists already: idempotent)."""
+    """Store a new schedule (None when ``followup_id`` exists already: idempotent).
+
+    ``channel="call"``: nothing is sent; each due attempt waits for the desk (:func:`due_calls`,
+    :func:`record_call_outcome`), with the same due-time rules as a reminder.
+    """
+    if channel not in CHANNELS:
+        raise ValidationError(f"channel: expected one of {', '.join(CHANNELS)}, got {channel!r}")
     now = now or datetime.now(UTC)
     start = max(start or now, now)
     conn = store.conn
@@ -174,18 +189,19 @@ def create_followup(
         anchor = start.astimezone(settings.zone).date().isoformat()
         draft = Followup(
             followup_id, source, contact_id, number, language, text, survey_id, schedule, anchor, "active",
-            None, 0, None, None, expires_at, format_utc(start),
+            None, 0, None, None, expires_at, format_utc(start), channel=channel,
         )
         due = format_utc(max(_due_time(settings, draft, 0), now))
         conn.execute(
             f"INSERT INTO followups({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, 0, "
-            "NULL, ?, ?, ?, ?)",
+            "NULL, ?, ?, ?, ?, ?)",
             (followup_id, source, contact_id, number, language, text, survey_id, json.dumps(schedule.as_dict()),
-             anchor, due, expires_at, draft.created_at, stamp),
+             anchor, due, expires_at, draft.created_at, channel, stamp),
         )
-        _event(store, followup_id, contact_id, "scheduled", next_due_at=due, schedule=schedule.as_dict())
+        _event(store, followup_id, contact_id, "scheduled", next_due_at=due, schedule=schedule.as_dict(),
+               channel=channel, survey_id=survey_id)
         store.signal_after_commit(WAKEUP)
-    log.info("follow-up %s scheduled for %s, first reminder %s", followup_id, mask(number), due)
+    log.info("follow-up %s (%s) scheduled for %s, first %s", followup_id, channel, mask(number), due)
     return get_followup(store, followup_id)
 
 
@@ -208,11 +224,11 @@ def get_followup(store: Store, followup_id: str) -> Followup | None:
 
 def _reminders(store: Store, followup_id: str) -> list[dict[str, Any]]:
     rows = store.conn.execute(
-        "SELECT n, due_at, done_at, outcome, reason, message_id FROM followup_reminders WHERE followup_id = ? "
-        "ORDER BY n",
+        "SELECT n, due_at, done_at, outcome, reason, message_id, staff, session_id FROM followup_reminders "
+        "WHERE followup_id = ? ORDER BY n",
         (followup_id,),
     ).fetchall()
-    keys = ("n", "due_at", "done_at", "outcome", "reason", "message_id")
+    keys = ("n", "due_at", "done_at", "outcome", "reason", "message_id", "staff", "session_id")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
@@ -324,8 +340,13 @@ def scan_stops(store: Store) -> int:
         with store.transaction():
             for _n, payload in rows:
                 data = json.loads(payload)
-                if data.get("complete") and data.get("contact_id") and data.get("survey_id"):
+                if not data.get("complete") or not data.get("survey_id"):
+                    continue
+                if data.get("contact_id"):
                     stopped += on_survey_completed(store, str(data["contact_id"]), str(data["survey_id"]))
+                if data.get("notification_id"):  # a desk survey taken for a follow-up call (number only too)
+                    stopped += stop_followups(store, "survey_completed", followup_id=str(data["notification_id"]),
+                                              survey_id=str(data["survey_id"]))
             store.set_meta(SURVEY_CURSOR_KEY, str(rows[-1][0]))
     return stopped
 
@@ -338,12 +359,12 @@ def run_due(store: Store, settings: FollowupSettings, now: datetime | None = Non
     """Send (or block, or defer) every reminder due at ``now``; return what was done, one dict each."""
     now = now or datetime.now(UTC)
     stamp = format_utc(now)
+    done = _expire_calls(store, stamp)
     rows = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM followups WHERE status = 'active' AND next_due_at <= ? "
+        f"SELECT {_COLUMNS} FROM followups WHERE status = 'active' AND channel = 'sms' AND next_due_at <= ? "
         "ORDER BY next_due_at LIMIT ?",
         (stamp, DUE_BATCH),
     ).fetchall()
-    done = []
     for row in rows:
         fu = _from_row(row)
         try:
@@ -437,6 +458,165 @@ def recompute_due(store: Store, settings: FollowupSettings, *, force: bool = Fal
 
 
 def next_due_time(store: Store) -> datetime | None:
-    """The earliest due time of an active schedule (the scheduler sleeps until then at most)."""
-    row = store.conn.execute("SELECT MIN(next_due_at) FROM followups WHERE status = 'active'").fetchone()
+    """The earliest work of the scheduler: an SMS reminder due, or a call schedule expiring.
+
+    A call attempt falling due is not the scheduler's work (the desk makes it), so it does
+    not wake the loop: an attempt left due for hours must not make the loop spin.
+    """
+    row = store.conn.execute(
+        "SELECT MIN(t) FROM (SELECT MIN(next_due_at) AS t FROM followups WHERE status = 'active' AND channel = 'sms' "
+        "UNION ALL SELECT MIN(expires_at) FROM followups WHERE status = 'active' AND channel = 'call')"
+    ).fetchone()
     return parse_time(row[0]) if row and row[0] else None
+
+
+# -- follow-up calls ------------------------------------------------------------------------------
+
+
+def desk_survey_problem(store: Store, survey_id: Any) -> str | None:
+    """Why ``survey_id`` cannot be the question template of a follow-up call (None: it can)."""
+    from appliance.surveys.engine import get_survey
+
+    if not isinstance(survey_id, str) or not survey_id:
+        return "survey_id: a follow-up call needs survey_id, the survey (channel desk) the call asks"
+    survey = get_survey(store, survey_id)
+    if survey is None:
+        return f"survey_id: unknown survey {survey_id!r} (send its definition on the surveys stream first)"
+    if "desk" not in survey.channels:
+        return (f"survey_id: survey {survey_id!r} is not for the desk (its channels are "
+                f"{', '.join(survey.channels)}; a follow-up call needs desk)")
+    return None
+
+
+def _expire_calls(store: Store, stamp: str) -> list[dict[str, Any]]:
+    """Stop the call schedules past ``expires_at`` (the desk's list hides them already)."""
+    rows = store.conn.execute(
+        "SELECT followup_id FROM followups WHERE status = 'active' AND channel = 'call' AND expires_at <= ? LIMIT ?",
+        (stamp, DUE_BATCH),
+    ).fetchall()
+    for (fid,) in rows:
+        stop_followups(store, "expired", followup_id=fid)
+    return [{"followup_id": fid, "action": "stopped", "reason": "expired"} for (fid,) in rows]
+
+
+def due_calls(store: Store, now: datetime | None = None, limit: int = DUE_BATCH) -> list[dict[str, Any]]:
+    """Follow-up calls due now, oldest due first: who, which number, the survey, attempt n of K."""
+    from appliance.surveys.engine import get_survey
+
+    stamp = format_utc(now or datetime.now(UTC))
+    rows = store.conn.execute(
+        f"SELECT {', '.join('f.' + c.strip() for c in _COLUMNS.split(','))}, c.name FROM followups f "
+        "LEFT JOIN contacts c ON c.contact_id = f.contact_id "
+        "WHERE f.status = 'active' AND f.channel = 'call' AND f.next_due_at <= ? "
+        "AND (f.expires_at IS NULL OR f.expires_at > ?) ORDER BY f.next_due_at, f.followup_id LIMIT ?",
+        (stamp, stamp, limit),
+    ).fetchall()
+    out = []
+    titles: dict[str, str] = {}
+    for row in rows:
+        fu = _from_row(row[:-1])
+        if fu.survey_id and fu.survey_id not in titles:
+            survey = get_survey(store, fu.survey_id)
+            titles[fu.survey_id] = survey.title if survey else fu.survey_id
+        out.append({
+            "followup_id": fu.followup_id, "contact_id": fu.contact_id, "name": row[-1], "number": fu.number,
+            "language": fu.language, "text": fu.text, "survey_id": fu.survey_id,
+            "survey_title": titles.get(fu.survey_id or "", ""), "due_at": fu.next_due_at,
+            "attempt": fu.sent_count + 1, "max_times": fu.schedule.max_times,
+        })
+    return out
+
+
+def record_call_outcome(
+    store: Store,
+    settings: FollowupSettings,
+    followup_id: str,
+    outcome: str,
+    *,
+    staff: str,
+    session_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The desk's result of one attempt of a follow-up call; what became of the schedule.
+
+    Every outcome counts the attempt (``sent_count``): ``answered`` and ``no_answer``/``busy``
+    leave the next attempt to the schedule (``every_days`` later, the same due-time rules as
+    an SMS reminder), ``declined`` stops the schedule, and so does a complete survey taken
+    in the call (``session_id``). After ``max_times`` attempts the schedule is finished.
+    """
+    if outcome not in CALL_OUTCOMES:
+        raise ValidationError(f"outcome: expected one of {', '.join(CALL_OUTCOMES)}, got {outcome!r}")
+    now = now or datetime.now(UTC)
+    stamp = format_utc(now)
+    conn = store.conn
+    with store.transaction():
+        fu = get_followup(store, followup_id)
+        if fu is None:
+            raise ValidationError(f"no follow-up {followup_id!r}")
+        if fu.channel != "call":
+            raise ValidationError(f"follow-up {followup_id!r} is an SMS schedule, not a call")
+        if fu.status != "active":
+            why = fu.stop_reason or "every attempt made"
+            raise ValidationError(f"follow-up {followup_id!r} is {fu.status} ({why})")
+        completed = False
+        if session_id is not None:
+            row = conn.execute(
+                "SELECT status, notification_id FROM survey_sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+            if row is None or row[1] != followup_id:
+                raise ValidationError(f"survey session {session_id} was not taken for follow-up {followup_id!r}")
+            completed = row[0] == "complete"
+        n = fu.sent_count + 1
+        conn.execute(
+            "INSERT INTO followup_reminders(followup_id, n, due_at, done_at, outcome, staff, session_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (followup_id, n, fu.next_due_at or stamp, stamp, outcome, staff, session_id),
+        )
+        reason = "declined" if outcome == "declined" else "survey_completed" if completed else None
+        next_at = None
+        if reason is not None:
+            status = "stopped"
+        elif n >= fu.schedule.max_times:
+            status = "finished"
+        else:
+            status = "active"
+            next_at = format_utc(_due_time(settings, replace(fu, sent_count=n, last_sent_at=stamp), n))
+        conn.execute(
+            "UPDATE followups SET sent_count = ?, last_sent_at = ?, next_due_at = ?, status = ?, stop_reason = ?, "
+            "updated_at = ? WHERE followup_id = ?",
+            (n, stamp, next_at, status, reason, stamp, followup_id),
+        )
+        _event(store, followup_id, fu.contact_id, "called", n=n, outcome=outcome, session_id=session_id,
+               next_due_at=next_at)
+        if status == "stopped":
+            _event(store, followup_id, fu.contact_id, "stopped", reason=reason, sent=n)
+        elif status == "finished":
+            _event(store, followup_id, fu.contact_id, "finished", sent=n)
+    log.info("follow-up call %s attempt %d/%d: %s (by %s)%s", followup_id, n, fu.schedule.max_times, outcome, staff,
+             f", schedule {status}" if status != "active" else "")
+    return {"followup_id": followup_id, "n": n, "outcome": outcome, "status": status, "stop_reason": reason,
+            "next_due_at": next_at}
+
+
+def start_call_survey(store: Store, followup_id: str) -> int:
+    """A desk survey session for a follow-up call (its survey, contact, number, language); its id.
+
+    The session carries the follow-up's id as ``notification_id``, so its ``survey_reply``
+    names it and a complete reply stops the schedule.
+    """
+    from appliance.surveys import engine
+
+    fu = get_followup(store, followup_id)
+    if fu is None or fu.channel != "call":
+        raise ValidationError(f"no follow-up call {followup_id!r}")
+    if fu.status != "active":
+        raise ValidationError(f"follow-up {followup_id!r} is {fu.status}")
+    problem = desk_survey_problem(store, fu.survey_id)
+    if problem is not None:
+        raise ValidationError(problem)
+    assert fu.survey_id is not None
+    session = engine.start_session(
+        store, fu.survey_id, "desk", contact_id=fu.contact_id, number=fu.number, language=fu.language,
+        notification_id=followup_id,
+    )
+    return session.session_id

@@ -32,6 +32,7 @@ from appliance.errors import ValidationError
 DAY_S = 86400
 MAX_DAYS = 3650  # first_after_days / every_days: ten years is already absurd for a reminder
 MAX_TIMES = 100
+CHANNELS = ("sms", "call")  # a schedule's reminders are SMS, or follow-up calls the desk makes
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,32 @@ DEFAULT_REMINDER_TEMPLATE = "followup_reminder"
 
 
 def template_schedule(entry: dict[str, Any]) -> tuple[Schedule, str]:
-    """A ``[followups.templates.<name>]`` table as (schedule, reminder template name)."""
+    """A ``[followups.templates.<name>]`` table as (schedule, reminder template name).
+
+    The table may also say ``channel = "call"`` with ``survey_id`` (the department's
+    question template, a survey for the desk): then each reminder is a follow-up call.
+    """
     fields = dict(entry)
     reminder = fields.pop("reminder", DEFAULT_REMINDER_TEMPLATE)
     if not isinstance(reminder, str) or not reminder:
         raise ValidationError("reminder: expected a template name")
+    template_channel(fields)
+    fields.pop("channel", None)
+    fields.pop("survey_id", None)
     return Schedule.from_data(fields), reminder
+
+
+def template_channel(entry: dict[str, Any]) -> str:
+    """``sms`` or ``call`` for a configured template (a call needs ``survey_id``); ValidationError names the key."""
+    channel = entry.get("channel", "sms")
+    if channel not in CHANNELS:
+        raise ValidationError(f"channel: expected one of {', '.join(CHANNELS)}, got {channel!r}")
+    survey_id = entry.get("survey_id")
+    if survey_id is not None and (not isinstance(survey_id, str) or not survey_id):
+        raise ValidationError(f"survey_id: expected a survey id, got {survey_id!r}")
+    if channel == "call" and survey_id is None:
+        raise ValidationError("survey_id: a follow-up call needs the survey (channel desk) the call asks")
+    return str(channel)
 
 
 def valid_template_config(value: Any) -> bool:

@@ -757,7 +757,8 @@ class WebService(WorkflowPages, ContactPages, Service):
         except (QueueFull, ValueError) as err:
             return web.json_response({"error": str(err)}, status=409)
         await self._audit(request, "dial", f"call job {job_id}", mask(number))
-        return self._done(request, {"job_id": job_id}, "/calls")
+        back = "/followups" if body.get("back") == "/followups" else "/calls"  # the follow-up list stays in view
+        return self._done(request, {"job_id": job_id}, back)
 
     async def language(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)

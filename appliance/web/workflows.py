@@ -8,6 +8,7 @@ They read and write through the workflow domain packages (docs/DOMAIN.md):
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,9 @@ from appliance.phone import mask, to_e164
 if TYPE_CHECKING:
     from appliance.store.db import Store
 
+log = logging.getLogger(__name__)
+
+CALL_OUTCOMES = ("answered", "no_answer", "busy", "declined")  # appliance.followups.followups.CALL_OUTCOMES
 MISSED_DAYS = 7
 LIST_LIMIT = 200
 
@@ -69,7 +73,8 @@ def contacts_view(store: Store, after: str | None, limit: int = 50) -> tuple[lis
 
 
 def due_callbacks(store: Store) -> dict[str, Any]:
-    """Call-backs due: call requests from the central, missed calls not yet called back, follow-ups."""
+    """Call-backs due: call requests from the central, follow-up calls due, missed calls not yet
+    called back, and every active follow-up schedule."""
     from appliance.calls import jobs
 
     requests = jobs.pending_callbacks(store)
@@ -85,11 +90,32 @@ def due_callbacks(store: Store) -> dict[str, Any]:
         )
     ]
     followups: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
     with contextlib.suppress(ImportError, sqlite3.Error):
-        from appliance.followups.followups import list_followups
+        from appliance.followups.followups import due_calls, list_followups
 
         followups = [f.as_dict() for f in list_followups(store, status="active", limit=LIST_LIMIT)]
-    return {"requests": requests, "missed": missed, "followups": followups}
+        calls = due_calls(store, limit=LIST_LIMIT)
+    return {"requests": requests, "missed": missed, "followups": followups, "calls": calls,
+            "outcomes": CALL_OUTCOMES}
+
+
+def call_survey_context(store: Store, session: Any) -> dict[str, Any] | None:
+    """The follow-up call a desk survey session was opened for (None for a plain desk survey)."""
+    from appliance.followups.followups import get_followup
+
+    if session is None or session.channel != "desk" or not session.notification_id:
+        return None
+    fu = get_followup(store, session.notification_id)
+    if fu is None or fu.channel != "call":
+        return None
+    recorded = next((r for r in fu.reminders if r.get("session_id") == session.session_id), None)
+    name = None
+    if fu.contact_id:
+        row = store.conn.execute("SELECT name FROM contacts WHERE contact_id = ?", (fu.contact_id,)).fetchone()
+        name = row[0] if row else None
+    return {"followup_id": fu.followup_id, "name": name, "status": fu.status, "attempt": fu.sent_count + 1,
+            "max_times": fu.schedule.max_times, "recorded": recorded}
 
 
 def open_desk_survey(store: Store, number: str | None, language: str) -> int | None:
@@ -114,12 +140,22 @@ def survey_session(store: Store, session_id: int) -> Any:
     return engine.get_session(store, session_id)
 
 
-def survey_answer(store: Store, session_id: int, raw: str) -> Any:
+def survey_answer(store: Store, session_id: int, raw: str, settings: Any = None, staff: str = "") -> Any:
+    """One desk answer; a follow-up call's survey completed records the attempt as answered."""
+    from appliance.followups.followups import record_call_outcome
     from appliance.surveys import engine
 
     result = engine.answer(store, session_id, raw)
     if result.finished:
         engine.finish(store, session_id, True)
+        session = engine.get_session(store, session_id)
+        call = call_survey_context(store, session)
+        if settings is not None and call and call["status"] == "active" and call["recorded"] is None:
+            try:
+                record_call_outcome(store, settings, call["followup_id"], "answered", staff=staff,
+                                    session_id=session_id)
+            except ValidationError as err:  # stopped by the central meanwhile: the answers went up anyway
+                log.warning("survey session %d: follow-up call not recorded: %s", session_id, err)
     return result
 
 
@@ -143,6 +179,7 @@ class WorkflowPages:
         r.add_post("/contacts", self.contact_submit)
         r.add_post("/contacts/new", self.contact_form)
         r.add_get("/followups", self.followups_page)
+        r.add_post("/followups/outcome", self.followup_outcome)
         r.add_post("/survey/start", self.survey_start)
         r.add_get("/survey/{session_id}", self.survey_page)
         r.add_post("/survey/{session_id}", self.survey_submit)
@@ -216,8 +253,44 @@ class WorkflowPages:
         view = await self.ctx.store.run(due_callbacks, self.ctx.store)
         return self._render(request, "followups.html", **view)
 
+    async def followup_outcome(self: Any, request: web.Request) -> web.StreamResponse:
+        """The desk records how a follow-up call attempt ended (answered, no answer, busy, declined)."""
+        from appliance.followups.followups import FollowupSettings, record_call_outcome
+        from appliance.web.server import USER
+
+        body = await self._body(request)
+        followup_id = str(body.get("followup_id", ""))[:160]
+        outcome = str(body.get("outcome", ""))[:20]
+        raw_session = str(body.get("session_id", "") or "")
+        settings = FollowupSettings.from_config(self.ctx.config)
+        try:
+            if raw_session and not raw_session.isdigit():
+                raise ValidationError(f"session_id: expected a number, got {raw_session[:20]!r}")
+            result = await self.ctx.store.run(
+                lambda: record_call_outcome(
+                    self.ctx.store, settings, followup_id, outcome, staff=request[USER].username,
+                    session_id=int(raw_session) if raw_session else None,
+                )
+            )
+        except ValidationError as err:
+            return web.json_response({"error": str(err)}, status=400)
+        await self._audit(request, "followup_call", f"follow-up {followup_id}",
+                          f"attempt {result['n']}: {outcome}; schedule {result['status']}")
+        self.hub.poke()
+        return self._done(request, result, "/followups")
+
     async def survey_start(self: Any, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
+        followup_id = str(body.get("followup_id", "") or "")[:160]
+        if followup_id:
+            from appliance.followups.followups import start_call_survey
+
+            try:
+                call_session = await self.ctx.store.run(start_call_survey, self.ctx.store, followup_id)
+            except ValidationError as err:
+                return web.json_response({"error": str(err)}, status=409)
+            await self._audit(request, "survey_start", f"session {call_session}", f"follow-up {followup_id}")
+            raise web.HTTPSeeOther(f"/survey/{call_session}")
         raw = str(body.get("number", "")).strip()
         try:
             number = to_e164(raw, self.ctx.config.site.country) if raw else None
@@ -235,9 +308,11 @@ class WorkflowPages:
         if session is None:
             raise web.HTTPNotFound()
         question = session.current_question() if session.status == "open" else None
+        call = await self.ctx.store.run(call_survey_context, self.ctx.store, session)
         return self._render(
             request, "survey.html", session=session, question=question,
-            question_text=question.text_for(session.language) if question else "",
+            question_text=question.text_for(session.language) if question else "", call=call,
+            outcomes=CALL_OUTCOMES,
         )
 
     async def survey_submit(self: Any, request: web.Request) -> web.StreamResponse:
@@ -249,6 +324,15 @@ class WorkflowPages:
             await self.ctx.store.run(survey_stop, self.ctx.store, int(raw_id))
             await self._audit(request, "survey_stop", f"session {raw_id}")
         else:
-            await self.ctx.store.run(survey_answer, self.ctx.store, int(raw_id), str(body.get("answer", ""))[:500])
+            from appliance.followups.followups import FollowupSettings
+            from appliance.web.server import USER
+
+            settings = FollowupSettings.from_config(self.ctx.config)
+            result = await self.ctx.store.run(
+                survey_answer, self.ctx.store, int(raw_id), str(body.get("answer", ""))[:500], settings,
+                request[USER].username,
+            )
+            if result.finished and not result.closed:
+                await self._audit(request, "survey_done", f"session {raw_id}")
         raise web.HTTPSeeOther(f"/survey/{raw_id}")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from appliance.contacts.store import create_local_contact
@@ -98,5 +100,58 @@ def test_message_search_by_number_or_words_keeps_numbers_out_of_urls(tmp_path: P
                 assert "123" not in location and "other" not in location
                 page = await (await desk.get(location)).text()
                 assert re.findall(r'class="sms-text">([^<]*)<', page) == [expect], query
+
+    asyncio.run(main())
+
+
+def test_a_follow_up_call_outcome_from_the_desk_needs_csrf_and_is_audited(tmp_path: Path) -> None:
+    from appliance.followups.followups import FollowupSettings, create_followup
+    from appliance.followups.schedule import Schedule
+
+    def seed(store: Store) -> None:
+        apply_survey(store, SURVEY)
+        contact = create_local_contact(store, "Eero <i>Ek</i>", ["+358401112222"], "fi")
+        create_followup(store, FollowupSettings(), followup_id="F-7", number="+358401112222", language="fi",
+                        text="", schedule=Schedule(0, 1, 2), contact_id=contact.contact_id, channel="call",
+                        survey_id="after-visit", now=datetime.now(UTC) - timedelta(days=2))  # due since yesterday
+
+    async def main() -> None:
+        async with web_app(tmp_path) as web:
+            await web.store.run(seed, web.store)
+            desk = await web.login("desk")
+            token = await web.csrf(desk)
+            page = await (await desk.get("/followups")).text()
+            assert 'data-followup="F-7"' in page and "Eero &lt;i&gt;Ek&lt;/i&gt;" in page and "1 / 2" in page
+            assert (await desk.post("/followups/outcome", data={"followup_id": "F-7", "outcome": "busy"})).status == 403
+            bad = await desk.post("/followups/outcome", data={"csrf_token": token, "followup_id": "F-7",
+                                                              "outcome": "later"})
+            assert bad.status == 400 and "outcome: expected one of" in (await bad.json())["error"]
+            resp = await desk.post("/followups/outcome", data={"csrf_token": token, "followup_id": "F-7",
+                                                               "outcome": "busy"}, allow_redirects=False)
+            assert resp.status in (302, 303) and resp.headers["Location"] == "/followups"
+            row = web.store.conn.execute(
+                "SELECT username, action, target, detail FROM audit_log WHERE action = 'followup_call'").fetchone()
+            assert row == ("desk", "followup_call", "follow-up F-7", "attempt 1: busy; schedule active")
+            assert 'data-followup="F-7"' not in await (await desk.get("/followups")).text()  # next one not due yet
+            started = await desk.post("/survey/start", data={"csrf_token": token, "followup_id": "nope"})
+            assert started.status == 409 and "no follow-up call 'nope'" in (await started.json())["error"]
+
+            # the patient hangs up mid-survey: the form is stopped, the attempt recorded from the survey page
+            resp = await desk.post("/survey/start", data={"csrf_token": token, "followup_id": "F-7"},
+                                   allow_redirects=False)
+            url = resp.headers["Location"]
+            await desk.post(url, data={"csrf_token": token, "stop": "1"})
+            page = await (await desk.get(url)).text()
+            session_id = url.rsplit("/", 1)[1]
+            assert 'action="/followups/outcome"' in page and f'name="session_id" value="{session_id}"' in page
+            resp = await desk.post("/followups/outcome", data={"csrf_token": token, "followup_id": "F-7",
+                                                               "outcome": "answered", "session_id": session_id})
+            assert resp.status == 200
+            details = [r[0] for r in web.store.conn.execute(
+                "SELECT detail FROM audit_log WHERE action = 'followup_call' ORDER BY rowid")]
+            assert details[-1] == "attempt 2: answered; schedule finished"  # the incomplete survey did not stop it
+            reply = json.loads(web.store.conn.execute(
+                "SELECT data FROM events WHERE stream = 'survey_reply'").fetchone()[0])
+            assert reply == {**reply, "complete": False, "channel": "desk", "notification_id": "F-7"}
 
     asyncio.run(main())
