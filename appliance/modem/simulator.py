@@ -118,6 +118,9 @@ class SimulatedModem:
         self.silent_commands = frozenset(c.upper() for c in silent_commands)
         self.report_status = 0x00  # TP-ST of automatic reports (0 delivered)
         self.fail_sends: list[int] = []  # +CMS codes for the next sends, first first
+        # Answer delays (s) for the next sends, first first, instead of cmgs_delay_s: a delay
+        # longer than the appliance's +CMGS timeout is a late answer (the network held it).
+        self.delay_sends: list[float] = []
         self.rng = random.Random(seed)
         self.store: dict[str, dict[int, tuple[int, str]]] = {s: {} for s in self.profile.storages}
         self.network_queue: list[str] = []  # PDUs waiting because the store is full
@@ -659,9 +662,10 @@ class SimulatedModem:
             log.info("simulated modem: bad PDU (%s)", err)
             self._line_out(self._error_text(304, cms=True))
             return
+        delay = self.delay_sends.pop(0) if self.delay_sends else self.cmgs_delay_s
         if self.fail_sends:
             code = self.fail_sends.pop(0)
-            self._after_delay(lambda: self._line_out(self._error_text(code, cms=True)))
+            self._after_delay(lambda: self._line_out(self._error_text(code, cms=True)), delay)
             return
         reference = self._next_ref
         self._next_ref = (self._next_ref + 1) & 0xFF
@@ -689,11 +693,14 @@ class SimulatedModem:
                     lambda: self.status_report(reference, msg.recipient, self.report_status),
                 )
 
-        self._after_delay(answer)
+        self._after_delay(answer, delay)
 
-    def _after_delay(self, answer: Callable[[], None]) -> None:
-        """Answer after the network delay; URCs raised meanwhile go out mid-response."""
-        if self.cmgs_delay_s <= 0:
+    def _after_delay(self, answer: Callable[[], None], delay: float) -> None:
+        """Answer after the network delay; URCs raised meanwhile go out mid-response.
+
+        Commands that come meanwhile are answered at once: a delay longer than the other
+        side's timeout puts the answer among the next commands' answers, as on a real modem."""
+        if delay <= 0:
             answer()
             return
         self._responding = True
@@ -707,7 +714,7 @@ class SimulatedModem:
                     self._emit(chunk)
             answer()
 
-        self._at(time.monotonic() + self.cmgs_delay_s, finish)
+        self._at(time.monotonic() + delay, finish)
 
     def status_report(self, reference: int, recipient: str, status: int = 0) -> None:
         """A delivery report for ``reference`` (routed by AT+CNMI ds: stored or direct)."""
@@ -842,6 +849,9 @@ class SimulatedModem:
                 return {"ok": True}
             if op == "fail_sends":
                 self.fail_sends.extend(int(c) for c in req.get("codes", []))
+                return {"ok": True}
+            if op == "delay_sends":
+                self.delay_sends.extend(float(d) for d in req.get("delays", []))
                 return {"ok": True}
             if op == "set":
                 for key in ("cmgs_delay_s", "auto_report", "report_delay_s", "report_status"):
