@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import heapq
 import json
 import logging
@@ -124,6 +125,7 @@ class SimulatedModem:
         self.rng = random.Random(seed)
         self.store: dict[str, dict[int, tuple[int, str]]] = {s: {} for s in self.profile.storages}
         self.network_queue: list[str] = []  # PDUs waiting because the store is full
+        self.held: list[str] = []  # late parts held back until release_held() (bounded)
         self.sent: list[SentMessage] = []
         self.commands_seen = 0
         self.log: list[tuple[float, str]] = []  # (time, command) for diagnostics, bounded
@@ -201,8 +203,14 @@ class SimulatedModem:
         duplicate: bool = False,
         timestamp: datetime | None = None,
         smsc: str = "+358405202000",
+        late: list[int] | None = None,
+        late_delay_s: float = 0.0,
     ) -> int:
-        """A message from the network (several PDUs when long). Returns the number of parts."""
+        """A message from the network (several PDUs when long). Returns the number of parts.
+
+        ``late``: parts (sequence numbers) the network delivers ``late_delay_s`` after the others
+        (longer than the appliance's reassembly timeout: a late part), or, with no delay, holds
+        until ``release_held()``; ``duplicate`` repeats each part, a late one too."""
         pdus = encode_deliver(
             sender,
             text,
@@ -216,10 +224,28 @@ class SimulatedModem:
         for seq in indexes:
             if omit and seq in omit:
                 continue
-            self.deliver_pdu(pdus[seq - 1])
-            if duplicate:
+            times = 2 if duplicate else 1
+            if late and seq in late:
+                with self._lock:
+                    for _ in range(times):
+                        if late_delay_s <= 0:
+                            self.held.append(pdus[seq - 1])
+                            del self.held[:-MAX_NETWORK_QUEUE]
+                        else:
+                            self._at(time.monotonic() + late_delay_s, functools.partial(self._receive, pdus[seq - 1]))
+                continue
+            for _ in range(times):
                 self.deliver_pdu(pdus[seq - 1])
         return len(pdus)
+
+    def release_held(self) -> int:
+        """Deliver the parts ``inject_sms(late=...)`` held back; returns how many."""
+        with self._lock:
+            held, self.held = self.held, []
+            for pdu in held:
+                self._receive(pdu)
+        self._wake()
+        return len(held)
 
     def deliver_pdu(self, pdu: str) -> None:
         """One SMS-DELIVER PDU (hex with SMSC) arriving from the network."""
@@ -821,8 +847,12 @@ class SimulatedModem:
                     order=req.get("order"),
                     omit=req.get("omit"),
                     duplicate=bool(req.get("duplicate")),
+                    late=req.get("late"),
+                    late_delay_s=float(req.get("late_delay_s", 0.0)),
                 )
                 return {"ok": True, "parts": parts}
+            if op == "release_held":
+                return {"ok": True, "released": self.release_held()}
             if op == "deliver_pdu":
                 self.deliver_pdu(str(req["pdu"]))
                 return {"ok": True}
