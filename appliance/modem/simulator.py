@@ -120,8 +120,10 @@ class SimulatedModem:
         self.report_status = 0x00  # TP-ST of automatic reports (0 delivered)
         self.fail_sends: list[int] = []  # +CMS codes for the next sends, first first
         # Answer delays (s) for the next sends, first first, instead of cmgs_delay_s: a delay
-        # longer than the appliance's +CMGS timeout is a late answer (the network held it).
+        # longer than the appliance's +CMGS timeout is a late answer (the network held it);
+        # a negative one holds the answer until release_held().
         self.delay_sends: list[float] = []
+        self._held_answers: list[Callable[[], None]] = []
         self.rng = random.Random(seed)
         self.store: dict[str, dict[int, tuple[int, str]]] = {s: {} for s in self.profile.storages}
         self.network_queue: list[str] = []  # PDUs waiting because the store is full
@@ -239,13 +241,17 @@ class SimulatedModem:
         return len(pdus)
 
     def release_held(self) -> int:
-        """Deliver the parts ``inject_sms(late=...)`` held back; returns how many."""
+        """Deliver the parts ``inject_sms(late=...)`` held back and the send answers held by a
+        negative ``delay_sends``; returns how many."""
         with self._lock:
             held, self.held = self.held, []
+            answers, self._held_answers = self._held_answers, []
+            for answer in answers:
+                answer()
             for pdu in held:
                 self._receive(pdu)
         self._wake()
-        return len(held)
+        return len(held) + len(answers)
 
     def deliver_pdu(self, pdu: str) -> None:
         """One SMS-DELIVER PDU (hex with SMSC) arriving from the network."""
@@ -688,7 +694,10 @@ class SimulatedModem:
             log.info("simulated modem: bad PDU (%s)", err)
             self._line_out(self._error_text(304, cms=True))
             return
-        delay = self.delay_sends.pop(0) if self.delay_sends else self.cmgs_delay_s
+        delay: float | None = self.cmgs_delay_s  # None: held until release_held()
+        if self.delay_sends:
+            first = self.delay_sends.pop(0)
+            delay = None if first < 0 else first
         if self.fail_sends:
             code = self.fail_sends.pop(0)
             self._after_delay(lambda: self._line_out(self._error_text(code, cms=True)), delay)
@@ -721,12 +730,12 @@ class SimulatedModem:
 
         self._after_delay(answer, delay)
 
-    def _after_delay(self, answer: Callable[[], None], delay: float) -> None:
+    def _after_delay(self, answer: Callable[[], None], delay: float | None) -> None:
         """Answer after the network delay; URCs raised meanwhile go out mid-response.
 
         Commands that come meanwhile are answered at once: a delay longer than the other
         side's timeout puts the answer among the next commands' answers, as on a real modem."""
-        if delay <= 0:
+        if delay is not None and delay <= 0:
             answer()
             return
         self._responding = True
@@ -740,6 +749,10 @@ class SimulatedModem:
                     self._emit(chunk)
             answer()
 
+        if delay is None:
+            self._held_answers.append(finish)
+            del self._held_answers[:-MAX_NETWORK_QUEUE]
+            return
         self._at(time.monotonic() + delay, finish)
 
     def status_report(self, reference: int, recipient: str, status: int = 0) -> None:

@@ -215,6 +215,33 @@ def test_late_cms_error_turns_unknown_into_failed(tmp_path: Path, sims: Any, qui
     asyncio.run(main())
 
 
+def test_after_a_restart_a_late_cmgs_is_ignored_and_the_report_resolves_the_unknown_message(
+    tmp_path: Path, sims: Any, quick: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = sims("sim800", auto_report=False)
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            await h.until(lambda: h.service.health.state == "ok", what="up")
+            sim.delay_sends.append(-1)  # held: answered below, after the restart
+            mid = h.store.call(SmsOutbox(h.store).enqueue, NUMBER, "over a restart").message_id
+            await h.until(lambda: h.status(mid) == "unknown", what="unknown after the timeout")
+        async with Harness(tmp_path, sim.port) as h:  # the daemon restarted: nothing is in doubt now
+            # "degraded" while a message is in doubt: up once the modem's state has been read
+            await h.until(lambda: h.service.health.as_dict()["info"].get("registration") == "home", what="up again")
+            assert h.status(mid) == "unknown"
+            reference = sim.sent[-1].reference
+            assert sim.release_held() == 1  # "+CMGS: <mr>", "OK" now
+            await h.until(lambda: "no send in doubt" in caplog.text, what="late +CMGS seen")
+            assert h.status(mid) == "unknown"  # applied to nothing
+            sim.status_report(reference, NUMBER)
+            await h.until(lambda: h.status(mid) == "delivered", what="resolved by its delivery report")
+            assert _statuses(h, mid)[-2:] == ["unknown", "delivered"]
+
+    with caplog.at_level("INFO"):
+        asyncio.run(main())
+
+
 # -- the store side -------------------------------------------------------------------------------------
 
 
