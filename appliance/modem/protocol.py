@@ -110,8 +110,7 @@ URC_PREFIXES: tuple[str, ...] = (
     "+PACSP",
     "+CPINR:",
     "^SMMEMFULL",
-    "+CMGS:",  # only when no +CMGS is pending: a late answer after a timeout
-)
+)  # a +CMGS: that is no send's own answer is a late answer: see AtProtocol._late_answer
 # URC headers whose next line is a PDU.
 URC_WITH_PDU = ("+CMT:", "+CDS:", "+CBM:")
 RESPONSE_WITH_PDU = ("+CMGL:", "+CMGR:")

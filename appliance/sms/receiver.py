@@ -136,25 +136,29 @@ class InboxReceiver:
         conn = self.store.conn
         since = rfc3339(datetime.now(UTC) - LATE_PART_WINDOW)
         seq = msg.concat.seq if msg.concat else 1
+        # The range on smsc_time uses the de-duplication index (sender, smsc_time, ...): only the
+        # sender's parts stamped within the spread are read. Stamps are compared as stored text, in
+        # this part's UTC offset: a sibling stamped with another offset is not found (the part is
+        # then kept on its own, nothing lost).
+        lo = (msg.timestamp - LATE_PART_SCTS_SPREAD).isoformat()
+        hi = (msg.timestamp + LATE_PART_SCTS_SPREAD).isoformat()
         candidates = conn.execute(
             "SELECT DISTINCT p.message_id FROM sms_in_parts p JOIN sms_messages m ON m.id = p.message_id "
-            "WHERE p.message_id IS NOT NULL AND p.sender = ? AND p.concat_ref = ? AND p.concat_total = ? "
-            "AND p.received_at >= ? AND m.box = 'inbox' AND m.incomplete = 1 "
-            "ORDER BY p.message_id DESC LIMIT ?",
-            (number, ref, total, since, LATE_PART_CANDIDATES),
+            "WHERE p.sender = ? AND p.smsc_time BETWEEN ? AND ? AND p.message_id IS NOT NULL "
+            "AND p.concat_ref = ? AND p.concat_total = ? AND p.received_at >= ? "
+            "AND m.box = 'inbox' AND m.incomplete = 1 ORDER BY p.message_id DESC LIMIT ?",
+            (number, lo, hi, ref, total, since, LATE_PART_CANDIDATES),
         ).fetchall()
         for (message_id,) in candidates:
             rows = conn.execute(
-                "SELECT concat_seq, text, smsc_time FROM sms_in_parts WHERE message_id = ? ORDER BY concat_seq, id",
+                "SELECT concat_seq, text FROM sms_in_parts WHERE message_id = ? ORDER BY concat_seq, id",
                 (message_id,),
             ).fetchall()
             texts: dict[int, str] = {}
-            for sibling_seq, text, _ in rows:
+            for sibling_seq, text in rows:
                 texts.setdefault(sibling_seq, text)
             if seq in texts:
                 continue  # that message has this part already: this one belongs to another
-            if not any(_close_in_time(msg.timestamp, smsc_time) for _, _, smsc_time in rows):
-                continue
             conn.execute("UPDATE sms_in_parts SET message_id = ? WHERE id = ?", (message_id, part_id))
             texts[seq] = msg.text
             self._update_message(int(message_id), number, total, texts)
@@ -292,12 +296,3 @@ class InboxReceiver:
             )
         return cur.rowcount
 
-
-def _close_in_time(stamp: datetime, stored: str) -> bool:
-    try:
-        other = datetime.fromisoformat(stored)
-    except ValueError:
-        return False
-    if (stamp.tzinfo is None) != (other.tzinfo is None):
-        return False
-    return abs(stamp - other) <= LATE_PART_SCTS_SPREAD

@@ -132,8 +132,11 @@ def test_lookup_looks_at_a_bounded_number_of_candidates(store: Store, monkeypatc
     receiver = InboxReceiver(store, "FI")
     parts = _parts(LONG, 44)
     lacks_2 = _stored_incomplete(receiver, parts, {2})
-    # a newer incomplete message with the same sender, reference and total, which has part 2
-    lacks_3 = _stored_incomplete(receiver, _parts(LONG.upper(), 44, WHEN + timedelta(hours=1)), {3})
+    # a newer incomplete message with the same sender, reference and total, stamped a minute
+    # later, which has part 2 (lacks_2 is hidden while it is stored, or it would take that part)
+    store.conn.execute("UPDATE sms_messages SET incomplete = 0 WHERE id = ?", (lacks_2,))
+    lacks_3 = _stored_incomplete(receiver, _parts(LONG.upper(), 44, WHEN + timedelta(minutes=1)), {3})
+    store.conn.execute("UPDATE sms_messages SET incomplete = 1 WHERE id = ?", (lacks_2,))
     assert lacks_3 > lacks_2
     assert receiver.store_part(parts[1]).message_id is None  # only the newest candidate was looked at
     monkeypatch.setattr(receiver_mod, "LATE_PART_CANDIDATES", 8)
