@@ -460,7 +460,10 @@ class ModemService(Service):
     async def _late_send(self, event: ModemEvent) -> None:
         """A +CMGS / +CMS ERROR that came after its send timed out (the message is ``unknown``)."""
         if not isinstance(event.tag, tuple):
-            log.warning("modem: late %r with no send in doubt; ignored", event.line[:60])
+            log.debug("modem: late %r with no send in doubt; ignored", event.line[:60])  # the AT layer warned
+            return
+        if event.reference is None and event.error is None:
+            log.warning("modem: unreadable late answer %r; SMS %s stays unknown", event.line[:60], event.tag[0])
             return
         message_id, part = event.tag
         error = str(event.error) if event.error is not None else None
