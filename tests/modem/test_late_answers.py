@@ -198,6 +198,23 @@ def test_late_cmgs_turns_unknown_into_sent_then_its_report_into_delivered(
     asyncio.run(main())
 
 
+def test_late_answer_to_the_first_part_sends_only_the_rest(tmp_path: Path, sims: Any, quick: None) -> None:
+    sim = sims("sim7600")
+
+    async def main() -> None:
+        async with Harness(tmp_path, sim.port) as h:
+            await h.until(lambda: h.service.health.state == "ok", what="up")
+            sim.delay_sends.append(3.0)  # part 1 answered late; part 2 not tried before the timeout
+            text = "kaksi osaa " * 20
+            mid = h.store.call(SmsOutbox(h.store).enqueue, NUMBER, text).message_id
+            await h.until(lambda: h.status(mid) == "delivered", what="the rest sent, both parts delivered")
+            assert _statuses(h, mid)[:5] == ["queued", "sending", "unknown", "queued", "sending"]
+            parts = [s.parts for s in sim.sent if s.recipient == NUMBER]
+            assert sorted(p for p in parts if p) == [(1, 2), (2, 2)]  # each part went out once
+
+    asyncio.run(main())
+
+
 def test_late_cms_error_turns_unknown_into_failed(tmp_path: Path, sims: Any, quick: None) -> None:
     sim = sims("ec25")
 
