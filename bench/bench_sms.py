@@ -177,15 +177,68 @@ def bench_memory(queue: int, sends: int) -> None:
         store.close()
 
 
+def bench_receive_parts(messages: int, incomplete: int, overlap: bool = False) -> None:
+    """Parts stored per second (4-part messages, one sender), with ``incomplete`` messages of that
+    sender stored incomplete within the late-part window: each part first looks for the stored
+    incomplete message it may complete (receiver.LATE_PART_*), so this is that lookup's cost.
+    ``overlap``: the new messages are stamped among the incomplete ones (one a second, other
+    references), the worst case for the lookup (it reads the sender's parts within +-10 min)."""
+    from datetime import UTC, datetime, timedelta
+
+    from appliance.sms.pdu import SmsDeliver, decode_pdu, encode_deliver
+    from appliance.sms.receiver import InboxReceiver
+
+    def parts(text: str, ref: int, when: datetime) -> list[SmsDeliver]:
+        out = []
+        for pdu in encode_deliver("+358401234567", text, when, concat_ref=ref):
+            msg = decode_pdu(pdu, with_smsc=True)
+            assert isinstance(msg, SmsDeliver)
+            out.append(msg)
+        return out
+
+    text = "".join(f"osa{i:03d} " for i in range(80))  # 4 parts
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp) / "bench.db")
+        receiver = InboxReceiver(store, "FI")
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        for n in range(incomplete):  # stored incomplete: part 2 never came
+            for msg in parts(text, n % 256, start + timedelta(seconds=n)):
+                if msg.concat and msg.concat.seq != 2:
+                    receiver.store_part(msg)
+        receiver.flush_stale(datetime.now(UTC) + timedelta(hours=2))
+        offset = timedelta(seconds=0) if overlap else timedelta(hours=1)
+        batch = [parts(text.upper(), (n + 128) % 256, start + offset + timedelta(seconds=n)) for n in range(messages)]
+        t0 = time.perf_counter()
+        for msgs in batch:
+            for msg in msgs:
+                receiver.store_part(msg)
+        elapsed = time.perf_counter() - t0
+        print(
+            f"receive: {messages * 4 / elapsed:,.0f} parts/s stored (4-part messages, durable commit each), "
+            f"{incomplete} incomplete messages of the same sender in the late-part window"
+            + (", stamped among them" if overlap else "")
+        )
+        store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--queue", type=int, default=1_000_000)
     parser.add_argument("--sends", type=int, default=300)
+    parser.add_argument("--receive-only", action="store_true", help="only the receiving figures")
     args = parser.parse_args()
+    if args.receive_only:
+        for incomplete in (0, 2000):
+            bench_receive_parts(args.messages, incomplete)
+        bench_receive_parts(args.messages, 2000, overlap=True)
+        return 0
     bench_throughput(args.messages)
     bench_memory(args.sends + 1000, args.sends)
     bench_memory(args.queue, args.sends)
+    for incomplete in (0, 2000):
+        bench_receive_parts(args.messages, incomplete)
+    bench_receive_parts(args.messages, 2000, overlap=True)
     return 0
 
 

@@ -227,6 +227,31 @@ def open_complaint(
     return complaint
 
 
+def complete_text(store: Store, reference: str, text: str, *, why: str) -> bool:
+    """Replace the text of an SMS complaint opened from a message that was incomplete when routed
+    (its late parts came in): the complaint keeps its id and reference, the history notes it, and
+    a ``complaint`` event with ``update: true`` and the whole ``text`` goes up. False: not found."""
+    text = text.strip()[:MAX_TEXT]
+    row = store.conn.execute(
+        "SELECT complaint_id, status, anonymous, channel, text FROM complaints WHERE reference = ?", (reference,)
+    ).fetchone()
+    if row is None or not text:
+        return False
+    complaint_id, status, anonymous, channel, old = row
+    if old == text:
+        return True
+    store.conn.execute("UPDATE complaints SET text = ?, updated_at = ? WHERE complaint_id = ?",
+                       (text, utcnow(), complaint_id))
+    _history(store, complaint_id, status, note=why)
+    EventOutbox(store).append(
+        COMPLAINT_STREAM,
+        {"complaint_id": complaint_id, "reference": reference, "status": status, "update": True,
+         "anonymous": bool(anonymous), "channel": channel, "text": text},
+    )
+    log.info("complaint %s: text completed (%s)", reference, why)
+    return True
+
+
 def apply_update(
     store: Store,
     data: dict[str, Any],

@@ -12,6 +12,11 @@ Order (DOMAIN.md "Inbound SMS router"; the first hook that takes the message end
    reminders" here). A hook that only observes returns None and the message goes on.
 6. ``sms_in``: a plain message (it went up as ``sms_in`` when received, as every one does).
 
+A multipart message stored incomplete and completed later by a late part is never routed a
+second time (``message_completed``): a complaint it opened gets the whole text; what the other
+hooks did on the partial text stands (a keyword that only a late first part brings is not acted
+on; the message shows complete on the page for staff to see).
+
 Routing is idempotent and durable: the hooks' effects and the ``sms_inbound_routes`` row
 commit in one transaction, and ``route_pending`` finds whatever a crash left unrouted. A
 hook that fails unexpectedly is logged and the message is kept as ``error`` (with the
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from appliance.complaints import complaint_keyword, open_complaint
+from appliance.complaints import complaint_keyword, complete_text, open_complaint
 from appliance.consent.core import is_opted_out, queue_sms, set_sms_consent
 from appliance.consent.words import classify
 from appliance.contacts import Contact, find_by_number
@@ -107,6 +112,34 @@ def help_hook(store: Store, settings: NotificationSettings, msg: Inbound) -> Han
         purpose="help", language=language, contact_id=msg.contact.contact_id if msg.contact else None,
     )
     return Handled("help", f"not answered: {sent.blocked}" if sent.blocked else "answered")
+
+
+def message_completed(store: Store, message_id: int, old_text: str, text: str) -> None:
+    """A late part completed inbox message ``message_id`` (the receiver's transaction).
+
+    Not routed yet: the router will see the whole text. Routed: never routed again; a complaint
+    it opened gets the whole text (the keyword stripped as at opening); other outcomes stand."""
+    row = store.conn.execute(
+        "SELECT handled_as, detail FROM sms_inbound_routes WHERE message_id = ?", (message_id,)
+    ).fetchone()
+    if row is None:
+        return
+    handled_as, detail = row
+    if handled_as == "complaint":
+        found = complaint_keyword(text)
+        if found is not None and complete_text(store, detail, found[1] or text,
+                                               why=f"text completed by a late part of SMS {message_id}"):
+            return
+        log.warning("SMS %d completed after it opened complaint %s, which could not be updated", message_id, detail)
+        return
+    if complaint_keyword(text) is not None or classify(text) is not None:
+        log.warning(
+            "SMS %d completed by a late part after it was routed as %s: its whole text starts with a "
+            "keyword that was not acted on (not routed twice); was %r", message_id, handled_as, old_text[:60],
+        )
+    else:
+        log.info("SMS %d completed by a late part after it was routed as %s; not routed again",
+                 message_id, handled_as)
 
 
 def complaint_hook(store: Store, settings: NotificationSettings, msg: Inbound) -> Handled | None:

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.errors import DeviceError, DeviceGone
+from appliance.modem.codes import CMS_ERRORS
 from appliance.modem.errors import AtCommandError, CmeError, CmsError
 from appliance.modem.framing import CTRL_Z
 from appliance.modem.profiles import GENERIC, ModemProfile, choose_profile
-from appliance.modem.protocol import AtProtocol, CommandTimeout, Response, Urc
+from appliance.modem.protocol import AtProtocol, CommandTimeout, Response, Urc, error_code
 from appliance.modem.transport import SerialTransport, connect
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,17 @@ SIM_BLOCKING_STATES = frozenset({"SIM PIN", "SIM PUK", "SIM PIN2", "SIM PUK2", "
 
 @dataclass(frozen=True)
 class ModemEvent:
-    kind: str  # new_message, message, report_stored, report, ring, caller_id, storage_full, other
+    kind: str  # new_message, message, report_stored, report, ring, caller_id, storage_full, late_send, other
     storage: str | None = None
     index: int | None = None
     pdu: str | None = None
     number: str | None = None
     line: str = ""
     length: int | None = None  # TPDU octets as the header gave them (+CMT/+CDS)
+    # late_send: the late answer to a timed-out send (its tag; None when nothing was in doubt)
+    tag: object = None
+    reference: int | None = None  # a late +CMGS: <mr>
+    error: CmsError | None = None  # a late +CMS ERROR
 
 
 @dataclass(frozen=True)
@@ -305,9 +310,12 @@ class GsmModem:
 
     # -- SMS ---------------------------------------------------------------
 
-    async def send_pdu(self, pdu: str, tpdu_length: int) -> int:
-        """``AT+CMGS=<n>``, the PDU at the prompt; returns the message reference (0-255)."""
-        resp = await self.at(f"AT+CMGS={tpdu_length}", data=pdu)
+    async def send_pdu(self, pdu: str, tpdu_length: int, tag: object = None) -> int:
+        """``AT+CMGS=<n>``, the PDU at the prompt; returns the message reference (0-255).
+
+        On a timeout after the PDU went out, a late answer comes as a ``late_send`` event
+        carrying ``tag``."""
+        resp = await self.at(f"AT+CMGS={tpdu_length}", data=pdu, tag=tag)
         values = _ints(resp.value("+CMGS:") or "")
         if not values:
             raise DeviceError("AT+CMGS: OK without a +CMGS reference")
@@ -394,6 +402,8 @@ class GsmModem:
             await self.at("AT+CFUN=1,1")
         except DeviceError as err:
             log.info("AT+CFUN=1,1 did not answer OK (%s); waiting for the reboot anyway", err)
+        if self.protocol is not None:
+            self.protocol.forget_sends_in_doubt("the modem was reset")
         await asyncio.sleep(RESET_SETTLE_S)
         self._pin_sent = False
 
@@ -457,6 +467,12 @@ def parse_urc(urc: Urc) -> ModemEvent:
     """An unsolicited line (and its PDU) as a :class:`ModemEvent`."""
     line = urc.line
     upper = line.upper()
+    if urc.late:
+        if upper.startswith("+CMGS:"):
+            refs = _ints(line[6:])
+            return ModemEvent("late_send", line=line, tag=urc.tag, reference=refs[0] & 0xFF if refs else None)
+        code = error_code(line.split(":", 1)[1], CMS_ERRORS)
+        return ModemEvent("late_send", line=line, tag=urc.tag, error=CmsError("AT+CMGS (late answer)", code))
     if upper.startswith("+CMTI:") or upper.startswith("+CDSI:"):
         quoted = _QUOTED.findall(line)
         ints = _ints(line.split(",", 1)[1] if "," in line else "")

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,6 +48,18 @@ COMMAND_TIMEOUTS_S: dict[str, float] = {
 }
 PROMPT_TIMEOUT_S = 10.0  # from AT+CMGS=<n> to "> "
 MAX_URC_QUEUE = 256  # URC lines kept for the consumer before the oldest are dropped
+# A send whose PDU went out but whose +CMGS/+CMS ERROR did not come in time is "in doubt":
+# modems answer late (the network held it), as a lone line later. Sends are serial, so only
+# the last one can still be answered: a second timed-out send replaces the first, and the
+# next send's prompt ends the doubt (the modem has moved on). Bounded in number and age.
+MAX_SENDS_IN_DOUBT = 1
+LATE_ANSWER_WINDOW_S = 600.0  # a late answer after this long is not matched to anything
+SEND_COMMANDS = frozenset({"+CMGS", "+CMSS"})
+# 27.005 commands: a +CMS ERROR while one of them is pending is its answer, not a late one.
+SMS_COMMANDS = frozenset(
+    {"+CMGS", "+CMSS", "+CMGW", "+CMGR", "+CMGL", "+CMGD", "+CMGC", "+CPMS", "+CSMS", "+CNMA", "+CNMI",
+     "+CMGF", "+CSCA", "+CSMP", "+CSDH", "+CSCB", "+CSAS", "+CRES", "+CMMS", "+CGSMS"}
+)
 
 FINAL_OK = frozenset({"OK"})
 FINAL_FAIL = frozenset({"ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT"})
@@ -97,8 +110,7 @@ URC_PREFIXES: tuple[str, ...] = (
     "+PACSP",
     "+CPINR:",
     "^SMMEMFULL",
-    "+CMGS:",  # only when no +CMGS is pending: a late answer after a timeout
-)
+)  # a +CMGS: that is no send's own answer is a late answer: see AtProtocol._late_answer
 # URC headers whose next line is a PDU.
 URC_WITH_PDU = ("+CMT:", "+CDS:", "+CBM:")
 RESPONSE_WITH_PDU = ("+CMGL:", "+CMGR:")
@@ -132,6 +144,18 @@ class Response:
 class Urc:
     line: str
     pdu: str | None = None  # the line after +CMT:/+CDS:
+    # A late +CMGS:/+CMS ERROR: the ``tag`` the timed-out send was given (None: nothing in doubt)
+    late: bool = False
+    tag: object = None
+
+
+@dataclass(frozen=True)
+class SendInDoubt:
+    """A send whose PDU went out unanswered: its late answer is matched to ``tag``."""
+
+    command: str
+    tag: object
+    since: float  # loop time of the timeout
 
 
 def command_kind(command: str) -> str:
@@ -168,6 +192,7 @@ class _Pending:
         self.data_sent = False
         self.data_echo = data.decode("ascii", "replace").upper() if data else None
         self.response = Response(command)
+        self.kind = command_kind(command)
         self.future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self.prompted = asyncio.Event()  # set at the prompt, or at a final result before it
 
@@ -186,6 +211,8 @@ class AtProtocol:
         self._pending: _Pending | None = None
         self._pdu_follows: str | None = None  # "response" or the URC header line awaiting its PDU
         self._closed: BaseException | None = None
+        self._in_doubt: deque[SendInDoubt] = deque(maxlen=MAX_SENDS_IN_DOUBT)
+        self._late_ok = False  # the OK after a late +CMGS: line is the late answer's, swallowed
         self.lines_received = 0
         self.last_rx: float = 0.0
 
@@ -217,6 +244,8 @@ class AtProtocol:
             log.debug("unexpected '> ' prompt from the modem; ignored")
             return
         pending.data_sent = True
+        if pending.kind in SEND_COMMANDS:
+            self.forget_sends_in_doubt("the modem took the next send")
         pending.prompted.set()
         self._write(pending.data + CTRL_Z)
 
@@ -233,6 +262,12 @@ class AtProtocol:
                 return
             if follows != "response":
                 self._emit(Urc(follows))  # a +CMT/+CDS whose PDU never came: reported without it
+        late_ok, self._late_ok = self._late_ok, False
+        if late_ok and upper in FINAL_OK:
+            log.debug("the OK of a late +CMGS answer; dropped")
+            return
+        if self._late_answer(pending, line, upper):
+            return
         if pending is not None:
             if upper == pending.echo or (pending.data_echo and upper.lstrip("> ") == pending.data_echo):
                 return
@@ -254,6 +289,53 @@ class AtProtocol:
             return
         pending.response.lines.append(line)
 
+    def _late_answer(self, pending: _Pending | None, line: str, upper: str) -> bool:
+        """A ``+CMGS:`` or ``+CMS ERROR`` that cannot belong to the pending command: a late answer.
+
+        Handed to ``on_urc`` as ``Urc(late=True, tag=...)`` with the tag of the send in doubt,
+        or ``tag=None`` when nothing is in doubt (then the consumer only logs it).
+        """
+        own_send = pending is not None and pending.kind in SEND_COMMANDS and pending.data_sent
+        if upper.startswith("+CMGS:"):
+            if own_send:
+                return False
+            self._late_ok = True  # "+CMGS: <mr>" is followed by its own OK
+        elif _CMS.match(line):
+            if pending is not None and pending.kind in SMS_COMMANDS:
+                return False  # an SMS command's own error (also AT+CMGS=<n> refused before its prompt)
+            if not self._in_doubt:
+                return False  # a stray error line: the pending command's, or reported as unsolicited
+        else:
+            return False
+        doubt = self._take_in_doubt()
+        if doubt is None:
+            log.warning("modem: %r with no send in doubt; ignored", line[:60])
+        else:
+            log.info("modem: late answer %r to %s (in doubt since its timeout)", line[:60], doubt.command)
+        self._emit(Urc(line, late=True, tag=doubt.tag if doubt else None))
+        return True
+
+    def _take_in_doubt(self) -> SendInDoubt | None:
+        now = asyncio.get_running_loop().time()
+        while self._in_doubt:
+            doubt = self._in_doubt.pop()
+            if now - doubt.since <= LATE_ANSWER_WINDOW_S:
+                self._in_doubt.clear()
+                return doubt
+            log.info("send in doubt (%s) older than %g s: a late answer is no longer matched to it",
+                     doubt.command, LATE_ANSWER_WINDOW_S)
+        return None
+
+    def forget_sends_in_doubt(self, why: str) -> None:
+        """No late answer can come any more (the next send was prompted, the modem rebooted)."""
+        if self._in_doubt:
+            log.info("send in doubt (%s) forgotten: %s; it stays unknown", self._in_doubt[-1].command, why)
+            self._in_doubt.clear()
+
+    @property
+    def sends_in_doubt(self) -> list[SendInDoubt]:
+        return list(self._in_doubt)
+
     def _final(self, pending: _Pending, line: str, upper: str) -> bool:
         exc: Exception | None = None
         if upper in FINAL_OK:
@@ -264,9 +346,9 @@ class AtProtocol:
         if upper in FINAL_FAIL:
             exc = AtCommandError(pending.command) if upper == "ERROR" else CommandResult(pending.command, upper)
         elif m := _CME.match(line):
-            exc = CmeError(pending.command, _error_code(m.group(1), CME_ERRORS))
+            exc = CmeError(pending.command, error_code(m.group(1), CME_ERRORS))
         elif m := _CMS.match(line):
-            exc = CmsError(pending.command, _error_code(m.group(1), CMS_ERRORS))
+            exc = CmsError(pending.command, error_code(m.group(1), CMS_ERRORS))
         if exc is None:
             return False
         pending.prompted.set()
@@ -289,9 +371,12 @@ class AtProtocol:
         timeout: float | None = None,
         prefixes: tuple[str, ...] | None = None,
         data: str | None = None,
+        tag: object = None,
     ) -> Response:
         """Send ``command``, wait for its final result; ``data`` is written at the ``> `` prompt.
 
+        When a send (``AT+CMGS``) times out after its PDU went out, ``tag`` is remembered as the
+        send in doubt: a late answer is handed to ``on_urc`` as ``Urc(late=True, tag=tag)``.
         Raises CmeError/CmsError/AtCommandError on an error result, CommandTimeout, DeviceGone.
         """
         async with self._lock:
@@ -318,6 +403,11 @@ class AtProtocol:
                 try:
                     return await asyncio.wait_for(asyncio.shield(pending.future), total)
                 except TimeoutError:
+                    if pending.data_sent and pending.kind in SEND_COMMANDS:
+                        loop_time = asyncio.get_running_loop().time()
+                        if len(self._in_doubt) == self._in_doubt.maxlen:
+                            log.info("send in doubt (%s) replaced by a newer one", self._in_doubt[0].command)
+                        self._in_doubt.append(SendInDoubt(command, tag, loop_time))
                     raise CommandTimeout(command, total, pending.data_sent) from None
             finally:
                 self.framer.expect_prompt = False
@@ -337,7 +427,7 @@ def _looks_like_pdu(line: str) -> bool:
     return len(line) >= 2 and all(c in "0123456789abcdefABCDEF" for c in line)
 
 
-def _error_code(text: str, table: dict[int, str]) -> int:
+def error_code(text: str, table: dict[int, str]) -> int:
     text = text.strip()
     if text.isdigit():
         return int(text)

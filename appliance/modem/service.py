@@ -405,7 +405,7 @@ class ModemService(Service):
             if part.part in msg.sent_parts:
                 continue
             try:
-                reference = await modem.send_pdu(part.pdu, part.tpdu_length)
+                reference = await modem.send_pdu(part.pdu, part.tpdu_length, tag=(msg.id, part.part))
             except CmsError as err:
                 self.m_failed.inc()
                 temporary = cms_is_temporary(err.code)
@@ -467,9 +467,39 @@ class ModemService(Service):
                 committed = await self._process_pdu(event.pdu, event.length)
                 if committed:
                     await modem.acknowledge_direct()
+            elif event.kind == "late_send":
+                await self._late_send(event)
             elif event.kind == "storage_full":
                 self._store_full = True
                 await self._poll_inbox(modem)
+
+    async def _late_send(self, event: ModemEvent) -> None:
+        """A +CMGS / +CMS ERROR that came after its send timed out (the message is ``unknown``)."""
+        if not isinstance(event.tag, tuple):
+            log.debug("modem: late %r with no send in doubt; ignored", event.line[:60])  # the AT layer warned
+            return
+        if event.reference is None and event.error is None:
+            log.warning("modem: unreadable late answer %r; SMS %s stays unknown", event.line[:60], event.tag[0])
+            return
+        message_id, part = event.tag
+        error = str(event.error) if event.error is not None else None
+        status = await self.ctx.store.run(
+            self.sender.late_answer, message_id, part, reference=event.reference, error=error
+        )
+        if status is None:
+            return
+        if event.reference is not None:
+            self.m_sent.inc()
+            log.warning("SMS %d part %d: the modem answered late (ref %d): unknown -> %s",
+                        message_id, part, event.reference, status)
+            await self._retry_unmatched()  # its report may have come before the answer
+        else:
+            self.m_failed.inc()
+            log.warning("SMS %d part %d: the modem refused it late (%s): unknown -> failed", message_id, part, error)
+        if status == "queued":
+            self._claim_now = True
+        self.ctx.bus.publish("sms_status", {"message_id": message_id, "status": status})
+        await self._refresh_queue()
 
     async def _handle_stored(self, modem: GsmModem, stored: StoredPdu) -> None:
         if await self._process_pdu(stored.pdu, stored.length):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import heapq
 import json
 import logging
@@ -121,9 +122,15 @@ class SimulatedModem:
         self.silent_commands = frozenset(c.upper() for c in silent_commands)
         self.report_status = 0x00  # TP-ST of automatic reports (0 delivered)
         self.fail_sends: list[int] = []  # +CMS codes for the next sends, first first
+        # Answer delays (s) for the next sends, first first, instead of cmgs_delay_s: a delay
+        # longer than the appliance's +CMGS timeout is a late answer (the network held it);
+        # a negative one holds the answer until release_held().
+        self.delay_sends: list[float] = []
+        self._held_answers: list[Callable[[], None]] = []
         self.rng = random.Random(seed)
         self.store: dict[str, dict[int, tuple[int, str]]] = {s: {} for s in self.profile.storages}
         self.network_queue: list[str] = []  # PDUs waiting because the store is full
+        self.held: list[str] = []  # late parts held back until release_held() (bounded)
         self.sent: list[SentMessage] = []
         self.commands_seen = 0
         self.log: list[tuple[float, str]] = []  # (time, command) for diagnostics, bounded
@@ -208,8 +215,14 @@ class SimulatedModem:
         duplicate: bool = False,
         timestamp: datetime | None = None,
         smsc: str = "+358405202000",
+        late: list[int] | None = None,
+        late_delay_s: float = 0.0,
     ) -> int:
-        """A message from the network (several PDUs when long). Returns the number of parts."""
+        """A message from the network (several PDUs when long). Returns the number of parts.
+
+        ``late``: parts (sequence numbers) the network delivers ``late_delay_s`` after the others
+        (longer than the appliance's reassembly timeout: a late part), or, with no delay, holds
+        until ``release_held()``; ``duplicate`` repeats each part, a late one too."""
         pdus = encode_deliver(
             sender,
             text,
@@ -223,8 +236,17 @@ class SimulatedModem:
         for seq in indexes:
             if omit and seq in omit:
                 continue
-            self.deliver_pdu(pdus[seq - 1])
-            if duplicate:
+            times = 2 if duplicate else 1
+            if late and seq in late:
+                with self._lock:
+                    for _ in range(times):
+                        if late_delay_s <= 0:
+                            self.held.append(pdus[seq - 1])
+                            del self.held[:-MAX_NETWORK_QUEUE]
+                        else:
+                            self._at(time.monotonic() + late_delay_s, functools.partial(self._receive, pdus[seq - 1]))
+                continue
+            for _ in range(times):
                 self.deliver_pdu(pdus[seq - 1])
         return len(pdus)
 
@@ -250,6 +272,19 @@ class SimulatedModem:
             self.inject_sms(sender, text)
             self.random_sms_sent += 1
         self._schedule_random_sms(generation)
+
+    def release_held(self) -> int:
+        """Deliver the parts ``inject_sms(late=...)`` held back and the send answers held by a
+        negative ``delay_sends``; returns how many."""
+        with self._lock:
+            held, self.held = self.held, []
+            answers, self._held_answers = self._held_answers, []
+            for answer in answers:
+                answer()
+            for pdu in held:
+                self._receive(pdu)
+        self._wake()
+        return len(held) + len(answers)
 
     def deliver_pdu(self, pdu: str) -> None:
         """One SMS-DELIVER PDU (hex with SMSC) arriving from the network."""
@@ -692,9 +727,13 @@ class SimulatedModem:
             log.info("simulated modem: bad PDU (%s)", err)
             self._line_out(self._error_text(304, cms=True))
             return
+        delay: float | None = self.cmgs_delay_s  # None: held until release_held()
+        if self.delay_sends:
+            first = self.delay_sends.pop(0)
+            delay = None if first < 0 else first
         if self.fail_sends:
             code = self.fail_sends.pop(0)
-            self._after_delay(lambda: self._line_out(self._error_text(code, cms=True)))
+            self._after_delay(lambda: self._line_out(self._error_text(code, cms=True)), delay)
             return
         reference = self._next_ref
         self._next_ref = (self._next_ref + 1) & 0xFF
@@ -722,11 +761,14 @@ class SimulatedModem:
                     lambda: self.status_report(reference, msg.recipient, self.report_status),
                 )
 
-        self._after_delay(answer)
+        self._after_delay(answer, delay)
 
-    def _after_delay(self, answer: Callable[[], None]) -> None:
-        """Answer after the network delay; URCs raised meanwhile go out mid-response."""
-        if self.cmgs_delay_s <= 0:
+    def _after_delay(self, answer: Callable[[], None], delay: float | None) -> None:
+        """Answer after the network delay; URCs raised meanwhile go out mid-response.
+
+        Commands that come meanwhile are answered at once: a delay longer than the other
+        side's timeout puts the answer among the next commands' answers, as on a real modem."""
+        if delay is not None and delay <= 0:
             answer()
             return
         self._responding = True
@@ -740,7 +782,11 @@ class SimulatedModem:
                     self._emit(chunk)
             answer()
 
-        self._at(time.monotonic() + self.cmgs_delay_s, finish)
+        if delay is None:
+            self._held_answers.append(finish)
+            del self._held_answers[:-MAX_NETWORK_QUEUE]
+            return
+        self._at(time.monotonic() + delay, finish)
 
     def status_report(self, reference: int, recipient: str, status: int = 0) -> None:
         """A delivery report for ``reference`` (routed by AT+CNMI ds: stored or direct)."""
@@ -847,8 +893,12 @@ class SimulatedModem:
                     order=req.get("order"),
                     omit=req.get("omit"),
                     duplicate=bool(req.get("duplicate")),
+                    late=req.get("late"),
+                    late_delay_s=float(req.get("late_delay_s", 0.0)),
                 )
                 return {"ok": True, "parts": parts}
+            if op == "release_held":
+                return {"ok": True, "released": self.release_held()}
             if op == "deliver_pdu":
                 self.deliver_pdu(str(req["pdu"]))
                 return {"ok": True}
@@ -875,6 +925,9 @@ class SimulatedModem:
                 return {"ok": True}
             if op == "fail_sends":
                 self.fail_sends.extend(int(c) for c in req.get("codes", []))
+                return {"ok": True}
+            if op == "delay_sends":
+                self.delay_sends.extend(float(d) for d in req.get("delays", []))
                 return {"ok": True}
             if op == "set":
                 for key in ("cmgs_delay_s", "auto_report", "report_delay_s", "report_status"):

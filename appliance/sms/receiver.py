@@ -6,7 +6,11 @@ service-centre time stamp, concatenation reference, sequence and text hash)
 are recognised and ignored. When every part of a message is in, the message is
 written to ``sms_messages`` (box ``inbox``, status ``received``) with its
 ``sms_in`` event. Parts that wait longer than the multipart timeout, or beyond
-the bound on waiting parts, are written as an *incomplete* message.
+the bound on waiting parts, are written as an *incomplete* message. A part that
+arrives after that (within ``LATE_PART_WINDOW``) is added to the stored incomplete
+message: its text is rebuilt in order and a second ``sms_in`` event with the same
+``message_id`` and ``updated: true`` goes up; the inbound router does not route it
+again (``appliance.inbound.router.message_completed`` follows up what was done).
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ MAX_WAITING_PARTS = 500  # parts waiting for their siblings; beyond, the oldest 
 DEDUPE_KEEP = timedelta(days=7)  # received parts remembered for de-duplication
 PRUNE_BATCH = 1000
 MISSING_PART = "[…]"  # stands for a part that never arrived, in an incomplete message
+# A part that arrives after its message was stored incomplete completes that message. Looked
+# for among messages whose parts arrived within this window (networks retry for a day or two
+# at most) and among at most this many candidate messages (same sender, reference and total).
+LATE_PART_WINDOW = timedelta(days=2)
+LATE_PART_CANDIDATES = 8
+LATE_PART_SCTS_SPREAD = timedelta(minutes=10)  # service-centre stamps of one message's parts
 
 IN_EVENT_STREAM = "sms_in"
 WAKEUP_SMS_IN = "sms_in"  # appliance/inbound routes the message (opt-out, complaint, survey, ...)
@@ -90,7 +100,10 @@ class InboxReceiver:
             if cur.rowcount == 0:
                 log.info("duplicate SMS part from %s ignored", mask(number))
                 return StoredResult(True, None)
-            message_id = self._try_complete(number, ref, total)
+            part_id = int(cur.lastrowid or 0)
+            message_id = self._complete_stored(number, ref, total, msg, part_id) if total > 1 else None
+            if message_id is None:
+                message_id = self._try_complete(number, ref, total)
             self._enforce_bound()
         return StoredResult(False, message_id)
 
@@ -112,6 +125,77 @@ class InboxReceiver:
         if set(by_seq) != set(range(1, total + 1)):
             return None
         return self._assemble(number, total, by_seq, incomplete=False)
+
+    def _complete_stored(self, number: str, ref: int, total: int, msg: SmsDeliver, part_id: int) -> int | None:
+        """Add a late part to the stored incomplete message it is missing from; None when there is
+        none (the part then waits for its siblings as usual, and is stored on its own at worst).
+
+        A candidate has the same sender, reference and total, lacks this sequence number, and its
+        parts were stamped by the service centre within ``LATE_PART_SCTS_SPREAD`` of this one: the
+        phone sends all parts at once, so a reference reused by a later message does not match."""
+        conn = self.store.conn
+        since = rfc3339(datetime.now(UTC) - LATE_PART_WINDOW)
+        seq = msg.concat.seq if msg.concat else 1
+        # The range on smsc_time uses the de-duplication index (sender, smsc_time, ...): only the
+        # sender's parts stamped within the spread are read. Stamps are compared as stored text, in
+        # this part's UTC offset: a sibling stamped with another offset is not found (the part is
+        # then kept on its own, nothing lost).
+        lo = (msg.timestamp - LATE_PART_SCTS_SPREAD).isoformat()
+        hi = (msg.timestamp + LATE_PART_SCTS_SPREAD).isoformat()
+        candidates = conn.execute(
+            "SELECT DISTINCT p.message_id FROM sms_in_parts p JOIN sms_messages m ON m.id = p.message_id "
+            "WHERE p.sender = ? AND p.smsc_time BETWEEN ? AND ? AND p.message_id IS NOT NULL "
+            "AND p.concat_ref = ? AND p.concat_total = ? AND p.received_at >= ? "
+            "AND m.box = 'inbox' AND m.incomplete = 1 ORDER BY p.message_id DESC LIMIT ?",
+            (number, lo, hi, ref, total, since, LATE_PART_CANDIDATES),
+        ).fetchall()
+        for (message_id,) in candidates:
+            rows = conn.execute(
+                "SELECT concat_seq, text FROM sms_in_parts WHERE message_id = ? ORDER BY concat_seq, id",
+                (message_id,),
+            ).fetchall()
+            texts: dict[int, str] = {}
+            for sibling_seq, text in rows:
+                texts.setdefault(sibling_seq, text)
+            if seq in texts:
+                continue  # that message has this part already: this one belongs to another
+            conn.execute("UPDATE sms_in_parts SET message_id = ? WHERE id = ?", (message_id, part_id))
+            texts[seq] = msg.text
+            self._update_message(int(message_id), number, total, texts)
+            return int(message_id)
+        return None
+
+    def _update_message(self, message_id: int, number: str, total: int, texts: dict[int, str]) -> None:
+        conn = self.store.conn
+        text = "".join(texts.get(s, MISSING_PART) for s in range(1, total + 1))
+        incomplete = len(texts) < total
+        old_text, received_at = conn.execute(
+            "SELECT text, created_at FROM sms_messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        conn.execute(
+            "UPDATE sms_messages SET text = ?, incomplete = ?, updated_at = ? WHERE id = ?",
+            (text, int(incomplete), utcnow(), message_id),
+        )
+        self.events.append(
+            IN_EVENT_STREAM,
+            {
+                "message_id": message_id,
+                "number": number,
+                "text": text,
+                "received_at": received_at,
+                "parts": total,
+                "incomplete": incomplete,
+                "updated": True,  # replaces the earlier sms_in of this message_id
+                "parts_received": len(texts),
+            },
+        )
+        log.info(
+            "SMS %d from %s: a late part arrived (%d of %d parts now%s)",
+            message_id, mask(number), len(texts), total, ", complete" if not incomplete else "",
+        )
+        from appliance.inbound.router import message_completed  # the router follows up what it did
+
+        message_completed(self.store, message_id, old_text, text)
 
     def _assemble(self, number: str, total: int, by_seq: dict[int, tuple[int, str, str]], *, incomplete: bool) -> int:
         text = "".join(by_seq[s][1] if s in by_seq else MISSING_PART for s in range(1, total + 1))
@@ -211,3 +295,4 @@ class InboxReceiver:
                 (cutoff, PRUNE_BATCH),
             )
         return cur.rowcount
+

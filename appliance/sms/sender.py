@@ -241,6 +241,44 @@ class OutboxSender:
         with self.store.transaction(durable=True):
             self._set_status(message_id, "unknown", error=error)
 
+    def late_answer(self, message_id: int, part: int, *, reference: int | None, error: str | None) -> str | None:
+        """The late answer to the send that left ``message_id`` ``unknown`` (``+CMGS: <mr>``
+        after its timeout, or a late ``+CMS ERROR``). Returns the new status, None when the
+        message is no longer ``unknown`` (retried or settled meanwhile: nothing changes).
+
+        Accepted: the part gets its reference (so its status report matches) and the message
+        becomes ``sent``; when parts after it were never tried, it goes back to ``queued`` and
+        only those are sent (same concatenation reference). Refused: ``failed``."""
+        conn = self.store.conn
+        with self.store.transaction(durable=True):
+            row = conn.execute(
+                "SELECT status, parts FROM sms_messages WHERE id = ? AND box = 'outbox'", (message_id,)
+            ).fetchone()
+            if row is None or row[0] != "unknown":
+                log.warning(
+                    "late answer for SMS %d part %d ignored: the message is %s now, not unknown",
+                    message_id, part, row[0] if row else "gone",
+                )
+                return None
+            if reference is None:
+                self._set_status(message_id, "failed", error=f"late answer after the timeout: {error}")
+                return "failed"
+            conn.execute(
+                "UPDATE sms_parts SET reference = ?, status = 'sent', sent_at = ? WHERE message_id = ? AND part = ?",
+                (reference & 0xFF, utcnow(), message_id, part),
+            )
+            (accepted,) = conn.execute(
+                "SELECT COUNT(*) FROM sms_parts WHERE message_id = ? AND reference IS NOT NULL", (message_id,)
+            ).fetchone()
+            if accepted >= row[1]:
+                self._set_status(message_id, "sent", sent_at=utcnow(), last_error=None)
+                return "sent"
+            self._set_status(
+                message_id, "queued", next_attempt_at=None,
+                error=f"part {part} accepted late (ref {reference}); {row[1] - accepted} part(s) still to send",
+            )
+            return "queued"
+
     def expire(self, message_id: int) -> None:
         with self.store.transaction():
             self._set_status(message_id, "expired", error="expired before it could be sent")
@@ -277,8 +315,46 @@ class OutboxSender:
                     (new_part, when or utcnow(), status, message_id, part),
                 )
                 return ReportMatch(message_id, part, self._settle(message_id, status))
+            found = self._report_for_unknown(reference, recipient, outcome, status, when, oldest)
+            if found is not None:
+                return found
         log.info("delivery report ref %d for %s matches no sent part", reference, mask(recipient))
         return None
+
+    def _report_for_unknown(
+        self, reference: int, recipient: str, outcome: str, status: int, when: str | None, oldest: str
+    ) -> ReportMatch | None:
+        """A report whose reference matches no recorded part may be for a send left ``unknown``
+        (its ``+CMGS`` never came, or came after a restart): when exactly one part of one
+        unknown message to that recipient has no reference, it is that one. Never a guess
+        between two."""
+        rows = self.store.conn.execute(
+            "SELECT m.id, m.number, p.part FROM sms_messages m INDEXED BY sms_queue "
+            "JOIN sms_parts p ON p.message_id = m.id "
+            "WHERE m.box = 'outbox' AND m.status = 'unknown' AND m.updated_at >= ? AND p.reference IS NULL "
+            "ORDER BY m.id DESC LIMIT ?",
+            (oldest, REPORT_CANDIDATES),
+        ).fetchall()
+        matches = [(mid, part) for mid, number, part in rows if same_number(number, recipient)]
+        if len(matches) != 1:
+            if matches:
+                log.warning(
+                    "delivery report ref %d for %s could be for %d parts of unknown messages; none chosen",
+                    reference, mask(recipient), len(matches),
+                )
+            return None
+        message_id, part = matches[0]
+        new_part = {"delivered": "delivered", "failed": "failed"}.get(outcome, "sent")
+        self.store.conn.execute(
+            "UPDATE sms_parts SET reference = ?, status = ?, report_at = ?, report_status = ? "
+            "WHERE message_id = ? AND part = ?",
+            (reference & 0xFF, new_part, when or utcnow(), status, message_id, part),
+        )
+        log.warning(
+            "delivery report ref %d for %s resolves SMS %d part %d, which was unknown", reference,
+            mask(recipient), message_id, part,
+        )
+        return ReportMatch(message_id, part, self._settle(message_id, status))
 
     def _settle(self, message_id: int, tp_status: int) -> str | None:
         conn = self.store.conn
@@ -289,7 +365,8 @@ class OutboxSender:
         if "failed" in states:
             self._set_status(message_id, "failed", error=f"delivery report: TP-ST 0x{tp_status:02X}")
             return "failed"
-        if len(states) >= row[1] and all(s == "delivered" for s in states) and row[0] == "sent":
+        # an unknown message all of whose parts are reported delivered was sent after all
+        if len(states) >= row[1] and all(s == "delivered" for s in states) and row[0] in ("sent", "unknown"):
             self._set_status(message_id, "delivered", delivered_at=utcnow())
             return "delivered"
         return None

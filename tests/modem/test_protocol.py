@@ -43,6 +43,7 @@ class ScriptedPeer:
         self.received = bytearray()
         self.in_pdu = False
         self.pdus: list[str] = []
+        self.pdu_answer: bytes | None = b"\r\n+CMGS: 7\r\n\r\nOK\r\n"  # None: the send is never answered
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -79,7 +80,8 @@ class ScriptedPeer:
                     self.received.clear()
                     if self.echo:
                         self.send(pdu.encode())
-                    self.send(b"\r\n+CMGS: 7\r\n\r\nOK\r\n")
+                    if self.pdu_answer is not None:
+                        self.send(self.pdu_answer)
                 else:
                     self.received.append(byte)
                 continue
