@@ -26,7 +26,8 @@ from sync.fleet.run import FleetOptions, run_fleet
 COLUMNS = (
     "sites", "workers", "rate_per_site", "events_sent", "events_stored", "lost", "duplicates_stored", "gaps",
     "offered_per_s", "events_per_s", "latency_p50_ms", "latency_p99_ms", "drain_s", "reconnect_all_s",
-    "pg_bytes_per_event",
+    "restart_to_drained_s", "pg_bytes_per_event", "cpu_s_sites", "cpu_s_broker", "cpu_s_workers",
+    "cpu_s_postgresql", "connect_s", "load_at_start", "load_at_end",
 )  # fmt: skip
 
 
@@ -35,26 +36,31 @@ def main() -> int:
     parser.add_argument("--sites", type=int, nargs="*", default=None)
     parser.add_argument("--workers", type=int, nargs="*", default=None)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--rate", type=float, default=None, help="events/s per site (default: 1,000/s in all)")
-    parser.add_argument("--storm", action="store_true", help="restart the broker at half time in every run")
+    parser.add_argument("--rate", type=float, default=None, help="events/s per site (default: --total / sites)")
+    parser.add_argument("--total", type=float, default=250.0, help="events/s offered by all sites together")
+    parser.add_argument("--storm", action="store_true", help="SIGKILL the broker near the end of every run")
+    parser.add_argument("--broker-down", type=float, default=5.0, help="seconds the killed broker stays down")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     plan: list[tuple[int, int, bool]] = []
     if args.sites is None and args.workers is None:
-        plan += [(1000, w, False) for w in (1, 2, 4)]
-        plan += [(100, 2, False), (5000, 2, False), (1000, 2, True), (5000, 2, True)]
+        plan += [(n, w, False) for n in (100, 1000, 5000) for w in (1, 2, 4)]
+        plan += [(1000, 2, True), (5000, 2, True)]
     else:
         plan += [(n, w, args.storm) for n in args.sites or [1000] for w in args.workers or [2]]
     print(" | ".join(COLUMNS))
     for sites, workers, storm in plan:
-        rate = args.rate if args.rate is not None else 1000.0 / sites
+        rate = args.rate if args.rate is not None else args.total / sites
+        # The storm: the broker is SIGKILLed --broker-down s before the sites stop writing, so every
+        # site reconnects at once with what it wrote meanwhile in its outbox.
         result = run_fleet(
             FleetOptions(
                 sites=sites,
                 workers=workers,
                 seconds=args.seconds,
                 rate=rate,
-                restart_broker_at=args.seconds / 2 if storm else None,
+                restart_broker_at=max(1.0, args.seconds - args.broker_down) if storm else None,
+                broker_down_s=args.broker_down,
                 drain_timeout=900,
             )
         )
