@@ -382,6 +382,16 @@ def count_stored(db_url: str, sent: dict[str, dict[str, int]]) -> dict[str, Any]
             total, heap, n = cur.fetchone()
             if n:
                 size = {"pg_bytes_per_event": round(total / n), "pg_heap_bytes_per_event": round(heap / n)}
+                # The other tables hold one row per site and stream (watermarks), per site (down seqs,
+                # status): they do not grow with events.
+                cur.execute(
+                    "SELECT (SELECT COUNT(*) FROM central_streams), (SELECT COUNT(*) FROM central_down_seq), "
+                    "(SELECT COUNT(*) FROM central_sites), pg_total_relation_size('central_streams') "
+                    "+ pg_total_relation_size('central_down_seq') + pg_total_relation_size('central_sites')"
+                )
+                streams, down, sites, other = cur.fetchone()
+                size.update({"pg_other_rows": int(streams) + int(down) + int(sites),
+                             "pg_other_bytes": int(other)})  # fmt: skip
         db.conn.commit()
     finally:
         db.close()
