@@ -2,14 +2,22 @@
 
 Each row is one ``appliance-central fleet`` run (sync/fleet/run.py): N sites on
 the appliance's own sync code, W central workers on a private Mosquitto and a
-private PostgreSQL (durable: fsync on), a realistic stream mix at RATE events/s
-per site for SECONDS, a contact and a notification pushed to every site, then
-the drain. The storm rows SIGKILL and restart the broker mid-run with every
-site connected: ``reconnect_all_s`` is the time until all sites are back,
-``drain_s`` until every backlog is acknowledged.
+private PostgreSQL (durable: fsync on), a realistic stream mix offered at
+``--total`` events/s by all sites together (``--total / N`` per site) for
+SECONDS, a contact and a notification pushed to every site, then the drain.
+Sites start paced (200/s) and their processes run at nice 10, below the
+broker, the workers and PostgreSQL; ``cpu_s_*`` is each process group's CPU
+from the first event to the drain, ``load_*`` the 1-minute load average.
+
+The storm rows SIGKILL the broker ``--broker-down`` s before the sites stop
+writing and start it again: every site reconnects at once (the daemon's own
+1 s ± 30 % back-off) with what it wrote meanwhile. ``reconnect_all_s`` is the
+time until all sites are back, ``restart_to_drained_s`` until every backlog is
+acknowledged too.
 
     .venv/bin/python bench/bench_fleet.py                       # the BENCHMARKS.md table
     .venv/bin/python bench/bench_fleet.py --sites 100 --workers 1 2 4 --seconds 20
+    .venv/bin/python bench/bench_fleet.py --sites 5000 --workers 2 --storm
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from sync.fleet.run import FleetOptions, run_fleet
 COLUMNS = (
     "sites", "workers", "rate_per_site", "events_sent", "events_stored", "lost", "duplicates_stored", "gaps",
     "offered_per_s", "events_per_s", "latency_p50_ms", "latency_p99_ms", "drain_s", "reconnect_all_s",
-    "restart_to_drained_s", "pg_bytes_per_event", "cpu_s_sites", "cpu_s_broker", "cpu_s_workers",
+    "restart_to_drained_s", "storm_cpu_s_sites", "storm_cpu_s_broker", "storm_cpu_s_workers",
+    "pg_bytes_per_event", "cpu_s_sites", "cpu_s_broker", "cpu_s_workers",
     "cpu_s_postgresql", "connect_s", "load_at_start", "load_at_end",
 )  # fmt: skip
 

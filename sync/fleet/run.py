@@ -521,6 +521,8 @@ class _Faults:
             self.kill_done = True
             self.figures["worker_killed_at_s"] = round(self.killed_at, 1)
         if not self.broker_done and now >= (self.opts.restart_broker_at or 0) and fleet.broker is not None:
+            storm = CpuMeter(fleet)
+            storm.begin()
             fleet.broker.kill()
             time.sleep(self.opts.broker_down_s)
             fleet.broker.start()
@@ -530,6 +532,8 @@ class _Faults:
             fleet.say(f"all {self.opts.sites} sites back in {time.monotonic() - restarted:.1f} s")
             self.figures["broker_restart_at_s"] = round(now, 1)
             self.figures["reconnect_all_s"] = round(time.monotonic() - restarted, 1)
+            # What the storm cost, from the kill until every site is back (the new broker from zero).
+            self.figures.update({f"storm_{k}": v for k, v in storm.seconds().items()})
             self.broker_done = True
 
     def finish(self) -> None:
