@@ -147,6 +147,10 @@ class UplinkRelay:
             if not events:
                 await self._wait_kick(self._idle_timeout())
                 continue
+            if self._cursor and ahead == 0:
+                # Everything sent before was acknowledged: the resend timer starts with this send,
+                # not at the last ack (after 10 s of quiet, every new event was sent twice).
+                self._last_progress = time.monotonic()
             self._publish(events)
 
     def _publish(self, events: list[Event]) -> None:
