@@ -32,7 +32,7 @@ from appliance.store.outbox import WAKEUP_EVENTS, EventOutbox
 from appliance.sync import processed
 from appliance.sync.downlink import BatchResult, DownlinkApplier, Incoming, refused_count
 from appliance.sync.link import LinkListener, LinkSettings, MqttLink
-from appliance.sync.uplink import RESEND_FIRST_S, UplinkRelay
+from appliance.sync.uplink import IDLE_CHECK_S, RESEND_FIRST_S, UplinkRelay
 from sync.envelope import MAX_PAYLOAD_BYTES, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ class SyncService(Service, LinkListener):
         ctx: AppContext,
         link_settings: LinkSettings | None = None,
         resend_first_s: float = RESEND_FIRST_S,
+        *,
+        idle_check_s: float = IDLE_CHECK_S,
+        health_interval_s: float = HEALTH_INTERVAL_S,
     ) -> None:
         super().__init__()
         self.ctx = ctx
@@ -67,6 +70,8 @@ class SyncService(Service, LinkListener):
         self.store = ctx.store
         self.link_settings = link_settings or LinkSettings.from_config(ctx.config)
         self.resend_first_s = resend_first_s
+        self.idle_check_s = idle_check_s
+        self.health_interval_s = health_interval_s
         self.link: MqttLink | None = None
         self.relay: UplinkRelay | None = None
         self._queue: asyncio.Queue[Incoming] = asyncio.Queue(DOWNLINK_QUEUE_MAX)
@@ -85,7 +90,12 @@ class SyncService(Service, LinkListener):
         self._health_kick = asyncio.Event()
         self.link = MqttLink(self.link_settings, self, loop.call_soon_threadsafe)
         self.relay = UplinkRelay(
-            self.store, self.link, self.config.site.id, self.link_settings.inflight, self.resend_first_s
+            self.store,
+            self.link,
+            self.config.site.id,
+            self.link_settings.inflight,
+            self.resend_first_s,
+            self.idle_check_s,
         )
         self._applier = DownlinkApplier(
             self.store,
@@ -124,9 +134,11 @@ class SyncService(Service, LinkListener):
         if self.relay is not None:
             self.relay.on_link_up(generation)
         self._metrics.connected.set(1)
+        self._health_kick.set()  # the status shows the link as it is, not as it was at the last report
 
     def link_down(self, reason: str) -> None:
         self._metrics.connected.set(0)
+        self._health_kick.set()
         if self.relay is not None:
             self.relay.kick()
 
@@ -230,19 +242,22 @@ class SyncService(Service, LinkListener):
     def _health_info_cached(self) -> dict[str, Any]:
         return dict(self.health.info)
 
+    def _health_figures(self, outbox: EventOutbox) -> tuple[dict[str, Any], int, bool, int]:
+        """Backlog, refused downlinks, disk low, free bytes: one store call (store thread)."""
+        free = self.store.free_bytes()
+        return outbox.backlog(), refused_count(self.store), free < self.store.min_free_bytes, free
+
     async def _report_health(self) -> None:
         outbox = EventOutbox(self.store)
         while True:
             started = time.monotonic()
             try:
-                backlog = await self.store.run(outbox.backlog)
-                refused = await self.store.run(refused_count, self.store)
-                disk_low = await self.store.run(self.store.disk_low)
-                free_mb = await self.store.run(self.store.free_bytes) // (1024 * 1024)
+                backlog, refused, disk_low, free_bytes = await self.store.run(self._health_figures, outbox)
             except StoreError as err:
                 self.set_health("degraded", f"store: {err}", **self._health_info_cached())
-                await asyncio.sleep(HEALTH_INTERVAL_S)
+                await asyncio.sleep(self.health_interval_s)
                 continue
+            free_mb = free_bytes // (1024 * 1024)
             link = self.link
             connected = bool(link and link.connected)
             info: dict[str, Any] = {
@@ -281,7 +296,7 @@ class SyncService(Service, LinkListener):
                 log.warning("mqtt: broker refused MQTT 5; falling back to MQTT 3.1.1")
                 await asyncio.get_running_loop().run_in_executor(None, link.restart_as_311)
             with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel (3.11)
-                async with asyncio.timeout(max(0.5, HEALTH_INTERVAL_S - (time.monotonic() - started))):
+                async with asyncio.timeout(max(0.5, self.health_interval_s - (time.monotonic() - started))):
                     await self._health_kick.wait()
             self._health_kick.clear()
 

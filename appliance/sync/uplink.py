@@ -60,6 +60,7 @@ class UplinkRelay:
         site: str,
         inflight: int,
         resend_first_s: float = RESEND_FIRST_S,
+        idle_check_s: float = IDLE_CHECK_S,
     ) -> None:
         self.store = store
         self.link = link
@@ -73,6 +74,8 @@ class UplinkRelay:
         self._generation = 0
         self._last_progress = time.monotonic()
         self.resend_first_s = resend_first_s
+        # Only for rows other processes write: this process's own commits kick the relay at once.
+        self.idle_check_s = idle_check_s
         self._resend_after = resend_first_s
         self.published_total = 0
         self.peak_in_flight = 0
@@ -124,7 +127,7 @@ class UplinkRelay:
     async def run(self) -> None:
         while True:
             if not self.link.connected:
-                await self._wait_kick(IDLE_CHECK_S)
+                await self._wait_kick(self.idle_check_s)
                 continue
             if self._resend_requests:
                 await self._serve_resend_requests()
@@ -133,17 +136,21 @@ class UplinkRelay:
             # Refill only when half the window is free: fewer, larger outbox reads.
             if free <= 0 or (free < self.inflight // 2 and self._outstanding):
                 self._window_free.clear()
-                await _wait(self._window_free, IDLE_CHECK_S)
+                await _wait(self._window_free, self._idle_timeout())
                 continue
             ahead = await self.store.run(_sent_unacked, self.store, self._cursor) if self._cursor else 0
             free = min(free, self.ahead_window - ahead)
             if free <= 0:
-                await self._wait_kick(IDLE_CHECK_S)  # an ack (or the resend timer) makes room
+                await self._wait_kick(self._idle_timeout())  # an ack (or the resend timer) makes room
                 continue
             events = await self.store.run(self.outbox.unacked, self._cursor, min(READ_BATCH, free))
             if not events:
-                await self._wait_kick(IDLE_CHECK_S)
+                await self._wait_kick(self._idle_timeout())
                 continue
+            if self._cursor and ahead == 0:
+                # Everything sent before was acknowledged: the resend timer starts with this send,
+                # not at the last ack (after 10 s of quiet, every new event was sent twice).
+                self._last_progress = time.monotonic()
             self._publish(events)
 
     def _publish(self, events: list[Event]) -> None:
@@ -194,6 +201,13 @@ class UplinkRelay:
             self._cursor = min(self._cursor, first - 1)
             self._last_progress = now
             self.gap_resends += 1
+
+    def _idle_timeout(self) -> float:
+        """How long to wait for news: the idle check, or less when the resend timer is due sooner."""
+        if not self._cursor:
+            return self.idle_check_s
+        due = self._resend_after - (time.monotonic() - self._last_progress)
+        return max(0.05, min(self.idle_check_s, due))
 
     async def _wait_kick(self, timeout: float) -> None:
         await _wait(self._kick, timeout)

@@ -46,7 +46,12 @@ class _Parser(argparse.ArgumentParser):
 def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT of the MQTT broker")
     parser.add_argument("--prefix", default="lab/v1", help="topic prefix (mqtt.topic_prefix of the sites)")
-    parser.add_argument("--client-id", default="central-1", help="this instance's stable MQTT client id")
+    parser.add_argument(
+        "--client-id",
+        default=None,
+        help="this instance's stable MQTT client id, unique per instance (default central-1, or central-I "
+        "with --partition I/N: two instances with one id take each other's session over and over)",
+    )
     parser.add_argument("--username", default=os.environ.get("APPLIANCE_CENTRAL_USERNAME", ""))
     parser.add_argument("--password", default=os.environ.get("APPLIANCE_CENTRAL_PASSWORD", ""))
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
@@ -105,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--hosts", type=int, default=None, help="site processes (default: one per 300 sites)")
     fleet.add_argument("--kill-worker-at", type=float, default=None, help="SIGKILL worker 1 this many s in")
     fleet.add_argument("--restart-broker-at", type=float, default=None, help="SIGKILL and restart the broker")
+    fleet.add_argument("--broker-down", type=float, default=0.5, help="with --restart-broker-at: seconds down")
+    fleet.add_argument("--connect-rate", type=float, default=200.0, help="sites started per second (0: all at once)")
+    fleet.add_argument("--health-interval", type=float, default=5.0, help="each site's health report, seconds")
     fleet.add_argument("--no-downlink", action="store_true", help="push no contacts or notifications")
     fleet.add_argument("--json", action="store_true", help="print one JSON object")
     fleet.set_defaults(func=cmd_fleet)
@@ -124,7 +132,7 @@ def _settings(args: argparse.Namespace) -> CentralSettings:
         db_url=args.db,
         topic_prefix=args.prefix,
         group=getattr(args, "group", "central"),
-        client_id=args.client_id,
+        client_id=args.client_id or (f"central-{index}" if args.__dict__.get("partition") else "central-1"),
         username=args.username,
         password=args.password,
         tls=args.tls,
@@ -222,6 +230,9 @@ def cmd_fleet(args: argparse.Namespace) -> int:
             hosts=args.hosts,
             kill_worker_at=args.kill_worker_at,
             restart_broker_at=args.restart_broker_at,
+            broker_down_s=args.broker_down,
+            connect_rate=args.connect_rate,
+            health_interval_s=args.health_interval,
             downlink=not args.no_downlink,
         )
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import resource
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,13 @@ class Certs:
     client_key: Path
     rogue_cert: Path  # signed by another CA: must be refused
     rogue_key: Path
+
+
+def _raise_fd_limit() -> None:
+    """One descriptor per connection: lift the soft limit (often 1,024) to the hard one, for the children."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Mosquitto:
@@ -95,6 +103,7 @@ class Mosquitto:
             "persistence true",
             f"persistence_location {w / 'data'}/",
             "autosave_interval 1",
+            "max_connections -1",  # no cap of its own: the descriptor limit (raised at start) is the one
             f"max_queued_messages {self.max_queued}",
             f"max_inflight_messages {self.max_inflight}",
             f"user {getpass.getuser()}",  # started as root, mosquitto would drop to "mosquitto"
@@ -119,6 +128,7 @@ class Mosquitto:
         (w / "mosquitto.conf").write_text("\n".join(lines) + "\n")
 
     def start(self) -> Mosquitto:
+        _raise_fd_limit()  # inherited by the broker
         log = (self.workdir / "stdout.log").open("ab")
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.workdir / "mosquitto.conf")],
                                      stdout=log, stderr=subprocess.STDOUT)

@@ -13,6 +13,7 @@ the end-to-end latency (the appliance's event time to the central's commit).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 # which cannot watch descriptors above 1024, and each client holds three.
 SITES_PER_HOST = 300
 CONNECT_TIMEOUT_S = 60.0
+CONNECT_RATE = 200.0
 WORKER_START_TIMEOUT_S = 30.0
 WORKER_RESTART_AFTER_S = 3.0
 STATUS_EVERY_S = 1.0
@@ -63,11 +65,17 @@ class FleetOptions:
     prefix: str = "lab/v1"
     kill_worker_at: float | None = None  # seconds into the run: SIGKILL worker 1, restart it 3 s later
     restart_broker_at: float | None = None  # seconds into the run: SIGKILL the broker, start it again
+    broker_down_s: float = 0.5  # how long the killed broker stays down (sites keep writing meanwhile)
     drain_timeout: float = 600.0
     downlink: bool = True
     max_queued: int = 100_000
     site_env: dict[str, str] = field(default_factory=dict)
     keep: bool = False
+    connect_rate: float = CONNECT_RATE  # sites started per second, in all (0: all at once)
+    sites_per_host: int = SITES_PER_HOST
+    idle_check_s: float = 30.0  # the relay's poll for other processes' rows (none in a simulated site)
+    health_interval_s: float = 5.0
+    nice: int = 10  # site processes below the broker, the central and the database
 
 
 class Fleet:
@@ -145,7 +153,7 @@ class Fleet:
     def start_sites(self) -> None:
         template = self.dir / "template.db"
         Store.open(template, min_free_mb=0).close()
-        count = self.opts.hosts or max(1, math.ceil(self.opts.sites / SITES_PER_HOST))
+        count = self.opts.hosts or max(1, math.ceil(self.opts.sites / self.opts.sites_per_host))
         for h in range(count):
             mine = self.site_ids[h::count]
             spec = HostSpec(
@@ -157,6 +165,10 @@ class Fleet:
                 prefix=self.opts.prefix,
                 seed=h + 1,
                 extra_env=self.opts.site_env,
+                connect_rate=self.opts.connect_rate / count,
+                idle_check_s=self.opts.idle_check_s,
+                health_interval_s=self.opts.health_interval_s,
+                nice=self.opts.nice,
             )
             self.hosts.append(_HostProc(spec, self.dir / f"sites-{h}.log"))
         for host in self.hosts:
@@ -276,6 +288,68 @@ class _HostProc:
                 self.proc.wait(10)
 
 
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its waited-for children (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds per process group (sites, broker, workers, postgresql) between two readings.
+
+    A process that ends between the readings (a killed worker, a restarted broker) takes its
+    seconds with it: those groups are then floors.
+    """
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.start: dict[str, dict[int, float]] = {}
+
+    def groups(self) -> dict[str, list[int]]:
+        f = self.fleet
+        pg: list[int] = []
+        if f.pg is not None and f.pg.dir is not None:
+            pid_file = f.pg.dir / "data" / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                postmaster = int(pid_file.read_text().split()[0])
+                pg = [postmaster, *_children(postmaster)]
+        return {
+            "sites": [h.proc.pid for h in f.hosts],
+            "broker": [f.broker.proc.pid] if f.broker is not None and f.broker.proc is not None else [],
+            "workers": [w.pid for w in f.workers if w is not None],
+            "postgresql": pg,
+        }
+
+    def read(self) -> dict[str, dict[int, float]]:
+        return {group: {pid: _proc_cpu_s(pid) for pid in pids} for group, pids in self.groups().items()}
+
+    def begin(self) -> None:
+        self.start = self.read()
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds per group since :meth:`begin` (processes born since count from zero)."""
+        now = self.read()
+        return {
+            f"cpu_s_{group}": round(sum(t - self.start.get(group, {}).get(pid, 0.0) for pid, t in pids.items()), 1)
+            for group, pids in now.items()
+        }
+
+
 def _parse_ms(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000.0
 
@@ -308,6 +382,16 @@ def count_stored(db_url: str, sent: dict[str, dict[str, int]]) -> dict[str, Any]
             total, heap, n = cur.fetchone()
             if n:
                 size = {"pg_bytes_per_event": round(total / n), "pg_heap_bytes_per_event": round(heap / n)}
+                # The other tables hold one row per site and stream (watermarks), per site (down seqs,
+                # status): they do not grow with events.
+                cur.execute(
+                    "SELECT (SELECT COUNT(*) FROM central_streams), (SELECT COUNT(*) FROM central_down_seq), "
+                    "(SELECT COUNT(*) FROM central_sites), pg_total_relation_size('central_streams') "
+                    "+ pg_total_relation_size('central_down_seq') + pg_total_relation_size('central_sites')"
+                )
+                streams, down, sites, other = cur.fetchone()
+                size.update({"pg_other_rows": int(streams) + int(down) + int(sites),
+                             "pg_other_bytes": int(other)})  # fmt: skip
         db.conn.commit()
     finally:
         db.close()
@@ -350,11 +434,15 @@ def run_fleet(opts: FleetOptions, say: Callable[[str], None] | None = None) -> d
         say(f"broker {fleet.host}:{fleet.port}, {opts.workers} workers, database {result['database']}")
         started = time.monotonic()
         fleet.start_sites()
-        result["connect_s"] = round(fleet.wait_connected(CONNECT_TIMEOUT_S + opts.sites / 50), 1)
+        pace_s = opts.sites / opts.connect_rate if opts.connect_rate > 0 else 0.0
+        result["connect_s"] = round(fleet.wait_connected(CONNECT_TIMEOUT_S + 3 * pace_s + opts.sites / 50), 1)
         say(f"{opts.sites} sites connected in {time.monotonic() - started:.1f} s")
         downlink = 0
         if opts.downlink:
             downlink += fleet.push_all("contacts", _contact)
+        result["load_at_start"] = round(os.getloadavg()[0], 1)
+        meter = CpuMeter(fleet)
+        meter.begin()
         go = time.monotonic()
         for host in fleet.hosts:
             host.ask(f"go {opts.seconds} {opts.rate}")
@@ -379,6 +467,11 @@ def run_fleet(opts: FleetOptions, say: Callable[[str], None] | None = None) -> d
                 break
             time.sleep(STATUS_EVERY_S)
         drained_at = time.monotonic()
+        result.update(meter.seconds())
+        result["load_at_end"] = round(os.getloadavg()[0], 1)
+        if faults.restarted_at is not None:
+            # The storm: from the broker's restart until every site is back and every backlog drained.
+            result["restart_to_drained_s"] = round(drained_at - faults.restarted_at, 1)
         sent: dict[str, dict[str, int]] = {}
         for host in fleet.hosts:
             sent.update(host.ask("sent")["sent"])
@@ -410,6 +503,7 @@ class _Faults:
         self.broker_done = opts.restart_broker_at is None
         self.kill_done = opts.kill_worker_at is None
         self.figures: dict[str, Any] = {}
+        self.restarted_at: float | None = None
 
     def tick(self) -> None:
         now = time.monotonic() - self.go
@@ -427,14 +521,19 @@ class _Faults:
             self.kill_done = True
             self.figures["worker_killed_at_s"] = round(self.killed_at, 1)
         if not self.broker_done and now >= (self.opts.restart_broker_at or 0) and fleet.broker is not None:
+            storm = CpuMeter(fleet)
+            storm.begin()
             fleet.broker.kill()
-            time.sleep(0.5)
+            time.sleep(self.opts.broker_down_s)
             fleet.broker.start()
-            restarted = time.monotonic()
-            fleet.say(f"broker killed and restarted at {now:.1f} s")
+            restarted = self.restarted_at = time.monotonic()
+            fleet.say(f"broker killed at {now:.1f} s, restarted {self.opts.broker_down_s:.1f} s later")
             fleet.wait_connected(CONNECT_TIMEOUT_S + self.opts.sites / 20)
+            fleet.say(f"all {self.opts.sites} sites back in {time.monotonic() - restarted:.1f} s")
             self.figures["broker_restart_at_s"] = round(now, 1)
             self.figures["reconnect_all_s"] = round(time.monotonic() - restarted, 1)
+            # What the storm cost, from the kill until every site is back (the new broker from zero).
+            self.figures.update({f"storm_{k}": v for k, v in storm.seconds().items()})
             self.broker_done = True
 
     def finish(self) -> None:

@@ -30,6 +30,7 @@ import dataclasses
 import faulthandler
 import json
 import logging
+import os
 import random
 import shutil
 import signal
@@ -81,6 +82,20 @@ class HostSpec:
     # In-memory stores (the migrated template copied in): no file descriptors, which paho's
     # select() needs below 1024; files (WAL, as on an appliance) hold three per site.
     memory: bool = True
+    # Sites started per second by this process (paced, like sites that power up over a morning);
+    # 0 starts them all at once.
+    connect_rate: float = 0.0
+    # The relay's poll for rows other processes write: an in-memory store has none (each commit
+    # of this process wakes the relay at once), so the daemon's 1 s poll only costs CPU here.
+    idle_check_s: float = 30.0
+    health_interval_s: float = 5.0
+    # Site processes run below the broker, the central and the database: on one machine they
+    # stand in for thousands of appliances' own CPUs, and must not starve what is measured.
+    nice: int = 10
+    # Python's GIL: a thread waiting for it wakes every switch interval (5 ms by default) to ask
+    # for it; with ~300 paho threads per process that alone made thousands of wake-ups per second
+    # and most of the CPU time kernel time. A longer interval lets waiting threads sleep.
+    switch_interval_s: float = 0.05
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -185,7 +200,12 @@ class FleetSite:
         # Many small stores share a few threads; Store.call's lock keeps each store's calls serial.
         self.store._executor = pool
         self.ctx = AppContext(config=self.config, store=self.store)
-        self.service = SyncService(self.ctx, LinkSettings.from_config(self.config))
+        self.service = SyncService(
+            self.ctx,
+            LinkSettings.from_config(self.config),
+            idle_check_s=host.idle_check_s,
+            health_interval_s=host.health_interval_s,
+        )
         self.written = 0
         self.task: asyncio.Task[None] | None = None
 
@@ -207,12 +227,15 @@ class FleetSite:
             with self.store.transaction():
                 outbox.append(stream, data)
 
-        await asyncio.sleep(rng.uniform(0, 1.0 / rate))
-        while time.monotonic() < until:
+        # Never sleep past ``until``: with 5,000 sites at 0.05/s the longest of the last gaps
+        # (mean 20 s) would otherwise stretch the run by minutes.
+        next_at = time.monotonic() + rng.expovariate(rate)
+        while next_at < until:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             stream = pick_stream(rng)
             await self.store.run(write, stream, event_data(stream, rng, self.written))
             self.written += 1
-            await asyncio.sleep(rng.expovariate(rate))
+            next_at += rng.expovariate(rate)
 
     def figures(self) -> tuple[int, int]:
         """(unacknowledged events, highest ack seen) from the store (store thread)."""
@@ -253,14 +276,15 @@ class SiteHost:
     async def main(self, commands: asyncio.Queue[str]) -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(STOP_THREADS, thread_name_prefix="fleet-io"))
-        for site in self.sites:
-            site.bind(loop)
         reply({"ready": len(self.sites)})
+        starting = loop.create_task(self.start_sites(loop), name="fleet-start")
         while True:
             line = (await commands.get()).split()
             if not line:
                 continue
             if line[0] == "quit":
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
                 for task in self.producers:
                     task.cancel()
                 await asyncio.gather(*self.producers, return_exceptions=True)
@@ -271,6 +295,15 @@ class SiteHost:
                 reply({"bye": True})
                 return
             reply(await self.command(line))
+
+    async def start_sites(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start every site's sync part, ``connect_rate`` per second (all at once when 0)."""
+        rate = self.spec.connect_rate
+        started = time.monotonic()
+        for i, site in enumerate(self.sites):
+            if rate > 0:
+                await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
+            site.bind(loop)
 
     async def command(self, line: list[str]) -> dict[str, Any]:
         if line[0] == "status":
@@ -318,6 +351,9 @@ def main() -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack to the log
     threading.stack_size(512 * 1024)  # thousands of paho threads: small stacks
     spec = HostSpec.from_json(sys.stdin.readline())
+    if spec.nice:
+        os.nice(spec.nice)
+    sys.setswitchinterval(spec.switch_interval_s)
     loop = asyncio.new_event_loop()
     commands: asyncio.Queue[str] = asyncio.Queue()
 

@@ -24,6 +24,7 @@ from appliance.store.db import Store
 from appliance.store.outbox import EventOutbox
 from appliance.sync.link import LinkSettings
 from appliance.sync.service import SyncService
+from appliance.sync.uplink import IDLE_CHECK_S
 from sync.central.db import open_db
 from sync.central.server import CentralServer, CentralSettings
 from sync.fleet.pgcluster import PgCluster, find_bin
@@ -117,14 +118,21 @@ def appliance_config(data_dir: Path, port: int, site: str = SITE, **env: str) ->
 class InProcessAppliance:
     """The real SyncService on its own asyncio loop in a thread, over a real store."""
 
-    def __init__(self, config: Config, *, resend_first_s: float = 2.0, reconnect_max_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        resend_first_s: float = 2.0,
+        reconnect_max_s: float = 2.0,
+        idle_check_s: float = IDLE_CHECK_S,
+    ) -> None:
         self.config = config
         self.store = Store.open(config.db_path, min_free_mb=config.storage.min_free_mb)
         self.ctx = AppContext(config=config, store=self.store)
         settings = dataclasses.replace(
             LinkSettings.from_config(config), reconnect_first_s=0.5, reconnect_max_s=reconnect_max_s
         )
-        self.service = SyncService(self.ctx, settings, resend_first_s=resend_first_s)
+        self.service = SyncService(self.ctx, settings, resend_first_s=resend_first_s, idle_check_s=idle_check_s)
         self.loop = asyncio.new_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._run, name="appliance-loop", daemon=True)

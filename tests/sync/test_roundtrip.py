@@ -52,6 +52,24 @@ def test_uplink_events_arrive_once_in_order_and_are_acknowledged(
     assert acked == [("call", 120), ("survey_reply", 300)]
 
 
+def test_without_the_idle_poll_a_commit_in_the_process_wakes_the_relay(
+    broker: Mosquitto,
+    central_factory: Callable[..., CentralServer],
+    appliance_factory: Callable[..., InProcessAppliance],
+    tmp_path: Path,
+) -> None:
+    """The fleet's sites poll their outbox every 30 s only (no other process writes an in-memory
+    store): each event must still leave at once, woken by the store's commit signal."""
+    db_url = f"sqlite:///{tmp_path / 'central.db'}"
+    central_factory(broker.port, db_url)
+    app = appliance_factory(broker.port, idle_check_s=3600.0)
+    wait_until(lambda: app.connected, 15, "the appliance connected")
+    for i in range(3):
+        app.append("sms_in", 1, start=i)
+        wait_until(lambda i=i: app.backlog() == 0, 20, f"event {i + 1} sent without the poll and acknowledged")
+    assert [e.seq for e in central_events(db_url, SITE, "sms_in")] == [1, 2, 3]
+
+
 def test_downlink_contact_and_notification_become_a_queued_sms_reported_up(
     broker: Mosquitto,
     central_factory: Callable[..., CentralServer],
