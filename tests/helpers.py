@@ -143,9 +143,15 @@ class Daemon:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def terminate(self, timeout: float = 10.0) -> int:
+        """SIGTERM and the exit code; a daemon that does not stop in ``timeout`` is killed (never left
+        behind) and the test fails saying so."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"daemon did not stop within {timeout} s of SIGTERM:\n{self.log()[-3000:]}") from None
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
