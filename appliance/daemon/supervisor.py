@@ -208,9 +208,17 @@ class Supervisor:
             for task in done:
                 if task.exception() is not None:
                     log.warning("part %s failed to stop cleanly: %s", task.get_name()[5:], task.exception())
-        for task in [*self._tasks.values(), *self._background]:
+        running = [*self._tasks.values(), *self._background]
+        for task in running:
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), *self._background, return_exceptions=True)
+        if running:
+            # bounded: a task that swallows its cancellation must not keep the daemon from exiting
+            ended, stuck = await asyncio.wait(running, timeout=STOP_BUDGET_S)
+            for task in ended:
+                if not task.cancelled():
+                    task.exception()  # retrieved: its failure was logged when it happened
+            for task in stuck:
+                log.error("task %s did not end when cancelled; stopping without it", task.get_name())
         for service in self.services.values():
             service.health.state = "stopped"
         if self._pending_writes:
