@@ -140,6 +140,8 @@ class CallIO:
         self.lang = lang
         self.clock = LineClock(driver)
         self.pending: list[str] = []  # keys that arrived while the flow was not waiting
+        # a hang-up queued behind keys: raised once those keys are taken (pressed, then hung up at once)
+        self.gone: CallGone | None = None
         # both the device and our DSP may report one press; the driver stops a prompt on either
         self.settle_s = SETTLE_S if driver.capabilities.device_dtmf else 0.0
 
@@ -164,15 +166,23 @@ class CallIO:
         return None
 
     def drain(self, *, desk_ends: bool = True) -> None:
-        """Take every event already queued (keys go to ``pending``)."""
+        """Take every event already queued (keys go to ``pending``); raise once the call is gone and no key is left."""
         while True:
+            if self.gone is not None:
+                break
             try:
                 event = self.events.get_nowait()
             except asyncio.QueueEmpty:
-                return
-            key = self._handle(event, desk_ends=desk_ends)
+                break
+            try:
+                key = self._handle(event, desk_ends=desk_ends)
+            except CallGone as gone:
+                self.gone = gone
+                break
             if key is not None:
                 self.pending.append(key)
+        if self.gone is not None and not self.pending:
+            raise self.gone
 
     async def next_key(self, timeout: float, *, desk_ends: bool = True) -> str | None:
         """The next key within ``timeout`` s of line time, else None."""
@@ -206,6 +216,8 @@ class CallIO:
         self.drain(desk_ends=desk_ends)
         if barge_in and self.pending:
             return True
+        if self.gone is not None:
+            raise self.gone
         end = await self.driver.play(pcm, barge_in=barge_in)
         if end == PlayEnd.HANGUP:
             self.drain(desk_ends=desk_ends)
