@@ -130,12 +130,17 @@ def apply_contact(store: Store, data: dict[str, Any], region: str) -> str:
         "updated_at = excluded.updated_at",
         values,
     )
-    conn.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
-    conn.executemany(
-        "INSERT INTO contact_phones(contact_id, position, number) VALUES (?, ?, ?)",
-        [(contact_id, i, number) for i, number in enumerate(phones)],
-    )
+    _replace_phones(store, contact_id, phones)
     return "applied"
+
+
+def _replace_phones(store: Store, contact_id: str, numbers: list[str]) -> None:
+    """The contact's phone rows become ``numbers``, in order (the first is the preferred one)."""
+    store.conn.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
+    store.conn.executemany(
+        "INSERT INTO contact_phones(contact_id, position, number) VALUES (?, ?, ?)",
+        [(contact_id, i, number) for i, number in enumerate(numbers)],
+    )
 
 
 _COLUMNS = (
@@ -201,6 +206,17 @@ def list_contacts(store: Store, *, include_deleted: bool = False) -> list[Contac
     return [_contact(store, row) for row in rows]
 
 
+def _checked_name_and_phones(name: str, phones: list[str], region: str) -> tuple[str, list[str]]:
+    """A local contact's name (stripped, not empty) and phones in E.164 (at least one); else ValidationError."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("a contact needs a name")
+    numbers = normalise_phones(phones, region)
+    if not numbers:
+        raise ValidationError("a contact needs at least one phone number")
+    return name, numbers
+
+
 def create_local_contact(
     store: Store,
     name: str,
@@ -215,12 +231,7 @@ def create_local_contact(
     Phones are normalised to E.164 (ValidationError names a bad one). SMS consent is
     assumed for a person who wrote or called us, unless ``consents`` says otherwise.
     """
-    name = name.strip()
-    if not name:
-        raise ValidationError("a contact needs a name")
-    numbers = normalise_phones(phones, region)
-    if not numbers:
-        raise ValidationError("a contact needs at least one phone number")
+    name, numbers = _checked_name_and_phones(name, phones, region)
     given = {"sms": True, "call": True, "recording": False, **(consents or {})}
     contact_id = f"local-{uuid.uuid4()}"
     now = utcnow()
@@ -238,10 +249,7 @@ def create_local_contact(
                 now,
             ),
         )
-        store.conn.executemany(
-            "INSERT INTO contact_phones(contact_id, position, number) VALUES (?, ?, ?)",
-            [(contact_id, i, n) for i, n in enumerate(numbers)],
-        )
+        _replace_phones(store, contact_id, numbers)
     contact = get_contact(store, contact_id)
     assert contact is not None
     return contact
@@ -271,12 +279,7 @@ def update_local_contact(
         raise ValidationError(
             f"contact {contact_id} comes from the central system: its fields are read-only here; add a note instead"
         )
-    name = name.strip()
-    if not name:
-        raise ValidationError("a contact needs a name")
-    numbers = normalise_phones(phones, region)
-    if not numbers:
-        raise ValidationError("a contact needs at least one phone number")
+    name, numbers = _checked_name_and_phones(name, phones, region)
     given = {**current.consents, **(consents or {})}
     with store.transaction():
         if current.consent_sms and not given["sms"]:
@@ -296,11 +299,7 @@ def update_local_contact(
                 contact_id,
             ),
         )
-        store.conn.execute("DELETE FROM contact_phones WHERE contact_id = ?", (contact_id,))
-        store.conn.executemany(
-            "INSERT INTO contact_phones(contact_id, position, number) VALUES (?, ?, ?)",
-            [(contact_id, i, n) for i, n in enumerate(numbers)],
-        )
+        _replace_phones(store, contact_id, numbers)
     contact = get_contact(store, contact_id)
     assert contact is not None
     return contact

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from appliance import alerts
+from appliance.contacts.store import find_by_number, get_note
 from appliance.sms.outbox import SENDING_PAUSED_META
 from appliance.web.search import indexed_upto
 
@@ -106,30 +107,15 @@ def dashboard_facts(store: Store, tz: str) -> dict[str, Any]:
 
 
 def contact_by_number(store: Store, number: str) -> dict[str, Any] | None:
-    """The contact with this phone (synced or local), via the contacts domain when it is there."""
-    import importlib
-
-    try:
-        find_by_number = importlib.import_module("appliance.contacts").find_by_number
-    except (ImportError, AttributeError):
-        find_by_number = None
-    if find_by_number is not None:
-        contact = find_by_number(store, number)
-        if contact is None:
-            return None
-        from appliance.contacts.store import get_note
-
-        note = get_note(store, contact.contact_id)
-        return {
-            "contact_id": contact.contact_id, "name": contact.name, "language": contact.language,
-            "local": bool(getattr(contact, "local", False)), "note": note["note"] if note else "",
-        }
-    row = store.conn.execute(
-        "SELECT c.contact_id, c.name, c.language FROM contact_phones p JOIN contacts c ON c.contact_id = p.contact_id "
-        "WHERE p.number = ? AND c.deleted = 0 ORDER BY p.position LIMIT 1",
-        (number,),
-    ).fetchone()
-    return None if row is None else {"contact_id": row[0], "name": row[1], "language": row[2], "local": False}
+    """The contact with this phone (synced or local) as the caller card shows it, with the desk's note."""
+    contact = find_by_number(store, number)
+    if contact is None:
+        return None
+    note = get_note(store, contact.contact_id)
+    return {
+        "contact_id": contact.contact_id, "name": contact.name, "language": contact.language,
+        "local": bool(contact.local), "note": note["note"] if note else "",
+    }
 
 
 def caller_card(store: Store, pop: dict[str, Any]) -> dict[str, Any]:

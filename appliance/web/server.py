@@ -65,7 +65,7 @@ from appliance.web import data, diagnostics, i18n, search, svg, tls
 from appliance.web.auth import LoginBusy, LoginThrottle, PasswordHasher
 from appliance.web.contact_pages import ContactPages
 from appliance.web.live import HEARTBEAT_S, LiveHub, ViewerLimit
-from appliance.web.workflows import WorkflowPages, contacts_view
+from appliance.web.workflows import WorkflowPages
 
 if TYPE_CHECKING:
     from appliance.daemon.context import AppContext
@@ -292,7 +292,6 @@ class WebService(WorkflowPages, ContactPages, Service):
         r.add_post("/messages/retry", self.messages_retry)
         r.add_post("/messages/cancel", self.messages_cancel)
         r.add_get("/calls", self.calls)
-        r.add_get("/contacts", self.contacts)
         r.add_get("/charts", self.charts)
         r.add_get("/charts/{name}.svg", self.chart_svg)
         r.add_post("/alerts/ack", self.alerts_ack)
@@ -646,11 +645,6 @@ class WebService(WorkflowPages, ContactPages, Service):
         before = int(request.query["before"]) if request.query.get("before", "").isdigit() else None
         rows, next_before = await self.ctx.store.run(data.calls_page, self.ctx.store, before)
         return self._render(request, "calls.html", rows=rows, next_before=next_before)
-
-    async def contacts(self, request: web.Request) -> web.Response:
-        after = request.query.get("after") or None
-        rows, next_after = await self.ctx.store.run(contacts_view, self.ctx.store, after)
-        return self._render(request, "contacts.html", rows=rows, next_after=next_after)
 
     async def charts(self, request: web.Request) -> web.Response:
         return self._render(request, "charts.html")

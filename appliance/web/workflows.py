@@ -1,4 +1,4 @@
-"""The workflow pages: complaints (history, desk form), surveys (figures), contacts, follow-up calls.
+"""The workflow pages: complaints (history, desk form), surveys (figures), follow-up calls.
 
 They read and write through the workflow domain packages (docs/DOMAIN.md):
 ``complaints``, ``surveys``, ``contacts``, ``consent``, ``followups`` and
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from appliance.contacts.store import find_by_number
 from appliance.errors import ValidationError
-from appliance.phone import mask, to_e164
+from appliance.phone import to_e164
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
@@ -45,31 +46,6 @@ def surveys_view(store: Store) -> dict[str, Any]:
 
     surveys = {s.survey_id: s for s in engine.list_surveys(store)}
     return {"surveys": surveys, "figures": figures.survey_figures(store)}
-
-
-def contacts_view(store: Store, after: str | None, limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
-    from appliance.consent.core import opted_out_numbers
-    from appliance.contacts.store import duplicates_of
-
-    rows = store.conn.execute(
-        "SELECT contact_id FROM contacts WHERE deleted = 0 AND contact_id > ? ORDER BY contact_id LIMIT ?",
-        (after or "", limit + 1),
-    ).fetchall()
-    from appliance.contacts.store import get_contact
-
-    out: list[dict[str, Any]] = []
-    for (contact_id,) in rows[:limit]:
-        c = get_contact(store, contact_id)
-        if c is None:
-            continue
-        opted = opted_out_numbers(store, list(c.phones))
-        row: dict[str, Any] = {
-            "contact_id": c.contact_id, "name": c.name, "language": c.language, "phones": list(c.phones),
-            "consents": dict(c.consents), "local": bool(c.local), "opted_out": sorted(opted),
-            "duplicates": duplicates_of(store, c.contact_id),
-        }
-        out.append(row)
-    return out, (out[-1]["contact_id"] if len(rows) > limit and out else None)
 
 
 def due_callbacks(store: Store) -> dict[str, Any]:
@@ -120,7 +96,6 @@ def call_survey_context(store: Store, session: Any) -> dict[str, Any] | None:
 
 def open_desk_survey(store: Store, number: str | None, language: str) -> int | None:
     """A desk survey session for the caller (the active survey for channel desk); its id."""
-    from appliance.contacts.store import find_by_number
     from appliance.surveys import engine
 
     survey = engine.active_survey(store, "desk")
@@ -176,8 +151,6 @@ class WorkflowPages:
         r.add_get("/complaints", self.complaints_page)
         r.add_post("/complaints", self.complaint_submit)
         r.add_get("/surveys", self.surveys_page)
-        r.add_post("/contacts", self.contact_submit)
-        r.add_post("/contacts/new", self.contact_form)
         r.add_get("/followups", self.followups_page)
         r.add_post("/followups/outcome", self.followup_outcome)
         r.add_post("/survey/start", self.survey_start)
@@ -221,33 +194,6 @@ class WorkflowPages:
     async def surveys_page(self: Any, request: web.Request) -> web.Response:
         view = await self.ctx.store.run(surveys_view, self.ctx.store)
         return self._render(request, "surveys.html", **view)
-
-    async def contact_form(self: Any, request: web.Request) -> web.Response:
-        """The save-as-contact form, with the number it was opened for (posted, not in the URL)."""
-        body = await self._body(request)
-        return self._render(request, "contact_new.html", number=str(body.get("number", ""))[:32], error="")
-
-    async def contact_submit(self: Any, request: web.Request) -> web.StreamResponse:
-        from appliance.contacts.store import create_local_contact
-
-        body = await self._body(request)
-        name, number = str(body.get("name", "")).strip()[:120], str(body.get("number", "")).strip()
-        language = str(body.get("language", "")).strip()[:8] or None
-        try:
-            if not name:
-                raise ValidationError("a contact needs a name")
-            e164 = to_e164(number, self.ctx.config.site.country)
-            contact = await self.ctx.store.run(
-                lambda: create_local_contact(
-                    self.ctx.store, name, [e164], language, region=self.ctx.config.site.country
-                )
-            )
-        except ValidationError as err:
-            response = self._render(request, "contact_new.html", number=number[:32], error=str(err))
-            response.set_status(400)
-            return response
-        await self._audit(request, "contact", f"contact {contact.contact_id}", mask(e164))
-        return self._done(request, {"contact_id": contact.contact_id}, "/contacts")
 
     async def followups_page(self: Any, request: web.Request) -> web.Response:
         view = await self.ctx.store.run(due_callbacks, self.ctx.store)
