@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,18 @@ import pytest
 
 from appliance.config import Config, load_config
 from appliance.daemon.context import AppContext
+from appliance.modem import service as service_mod
 from appliance.modem.service import ModemService
 from appliance.modem.simulator import SimulatedModem
 from appliance.store.db import Store
 
 PROFILES = ("sim800", "sim7600", "ec25", "huawei")
+
+
+@pytest.fixture
+def quick_housekeeping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's housekeeping (multipart timeouts among it) every 0.3 s instead of a minute."""
+    monkeypatch.setattr(service_mod, "HOUSEKEEPING_S", 0.3)
 
 
 @pytest.fixture
@@ -54,11 +62,13 @@ def make_config(tmp_path: Path, port: str, **modem: str) -> Config:
 class Harness:
     """A ModemService running on the test's event loop over a real store."""
 
-    def __init__(self, tmp_path: Path, port: str, **modem: str) -> None:
+    def __init__(self, tmp_path: Path, port: str, *, multipart_timeout: timedelta | None = None, **modem: str) -> None:
         self.config = make_config(tmp_path, port, **modem)
         self.store = Store.open(self.config.db_path)
         self.ctx = AppContext(config=self.config, store=self.store)
         self.service = ModemService(self.ctx)
+        if multipart_timeout is not None:
+            self.service.receiver.multipart_timeout = multipart_timeout
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Harness:

@@ -160,6 +160,16 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_mod, "PROBE_INTERVAL_S", 0.2)
 
 
+async def _send_answered_late(h: Harness, sim: Any, text: str, delay: float, *, fail: int | None = None) -> int:
+    """Once the modem is up, queue ``text``; the simulator holds its +CMGS (or +CMS ERROR ``fail``)
+    ``delay`` s (-1: until released). The message's id."""
+    await h.until(lambda: h.service.health.state == "ok", what="up")
+    sim.delay_sends.append(delay)
+    if fail is not None:
+        sim.fail_sends.append(fail)
+    return int(h.store.call(SmsOutbox(h.store).enqueue, NUMBER, text).message_id)
+
+
 def _statuses(h: Harness, message_id: int) -> list[str]:
     return [e["status"] for e in h.events("sms_status") if e.get("message_id") == message_id]
 
@@ -178,9 +188,7 @@ def test_late_cmgs_turns_unknown_into_sent_then_its_report_into_delivered(
 
     async def main() -> None:
         async with Harness(tmp_path, sim.port) as h:
-            await h.until(lambda: h.service.health.state == "ok", what="up")
-            sim.delay_sends.append(3.0)  # the network holds the answer beyond the 1 s timeout
-            mid = h.store.call(SmsOutbox(h.store).enqueue, NUMBER, "late answer").message_id
+            mid = await _send_answered_late(h, sim, "late answer", 3.0)  # held beyond the 1 s timeout
             await h.until(lambda: "unknown" in _statuses(h, mid), what="unknown after the timeout")
             await h.until(lambda: h.status(mid) == "sent", what="sent on the late +CMGS")
             assert _statuses(h, mid) == ["queued", "sending", "unknown", "sent"]
@@ -203,10 +211,8 @@ def test_late_answer_to_the_first_part_sends_only_the_rest(tmp_path: Path, sims:
 
     async def main() -> None:
         async with Harness(tmp_path, sim.port) as h:
-            await h.until(lambda: h.service.health.state == "ok", what="up")
-            sim.delay_sends.append(3.0)  # part 1 answered late; part 2 not tried before the timeout
-            text = "kaksi osaa " * 20
-            mid = h.store.call(SmsOutbox(h.store).enqueue, NUMBER, text).message_id
+            # part 1 answered late; part 2 not tried before the timeout
+            mid = await _send_answered_late(h, sim, "kaksi osaa " * 20, 3.0)
             await h.until(lambda: h.status(mid) == "delivered", what="the rest sent, both parts delivered")
             assert _statuses(h, mid)[:5] == ["queued", "sending", "unknown", "queued", "sending"]
             parts = [s.parts for s in sim.sent if s.recipient == NUMBER]
@@ -220,10 +226,7 @@ def test_late_cms_error_turns_unknown_into_failed(tmp_path: Path, sims: Any, qui
 
     async def main() -> None:
         async with Harness(tmp_path, sim.port) as h:
-            await h.until(lambda: h.service.health.state == "ok", what="up")
-            sim.delay_sends.append(3.0)
-            sim.fail_sends.append(500)
-            mid = h.store.call(SmsOutbox(h.store).enqueue, NUMBER, "refused late").message_id
+            mid = await _send_answered_late(h, sim, "refused late", 3.0, fail=500)
             await h.until(lambda: h.status(mid) == "failed", what="failed on the late +CMS ERROR")
             assert _statuses(h, mid) == ["queued", "sending", "unknown", "failed"]
             error = h.query("SELECT last_error FROM sms_messages WHERE id = ?", mid)[0][0]
@@ -239,9 +242,7 @@ def test_after_a_restart_a_late_cmgs_is_ignored_and_the_report_resolves_the_unkn
 
     async def main() -> None:
         async with Harness(tmp_path, sim.port) as h:
-            await h.until(lambda: h.service.health.state == "ok", what="up")
-            sim.delay_sends.append(-1)  # held: answered below, after the restart
-            mid = h.store.call(SmsOutbox(h.store).enqueue, NUMBER, "over a restart").message_id
+            mid = await _send_answered_late(h, sim, "over a restart", -1)  # answered below, after the restart
             await h.until(lambda: h.status(mid) == "unknown", what="unknown after the timeout")
         async with Harness(tmp_path, sim.port) as h:  # the daemon restarted: nothing is in doubt now
             # "degraded" while a message is in doubt: up once the modem's state has been read

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from appliance.inbound.router import Router
-from appliance.modem import service as service_mod
 from appliance.notifications.requests import NotificationSettings
 from appliance.sms import receiver as receiver_mod
 from appliance.sms.pdu import SmsDeliver, decode_pdu, encode_deliver
@@ -34,14 +33,12 @@ SETTINGS = NotificationSettings(
 
 
 def test_late_part_from_the_simulator_completes_the_stored_message_once(
-    tmp_path: Path, sims: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sims: Any, quick_housekeeping: None
 ) -> None:
-    monkeypatch.setattr(service_mod, "HOUSEKEEPING_S", 0.3)
     sim = sims("ec25")
 
     async def main() -> None:
-        async with Harness(tmp_path, sim.port) as h:
-            h.service.receiver.multipart_timeout = timedelta(seconds=1)
+        async with Harness(tmp_path, sim.port, multipart_timeout=timedelta(seconds=1)) as h:
             # part 3 is held by the network past the reassembly timeout; every part comes twice
             assert sim.inject_sms(NUMBER, LONG, late=[3], duplicate=True) == 4
             await h.until(lambda: len(h.query(INBOX)) == 1, what="stored incomplete")

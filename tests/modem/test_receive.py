@@ -35,14 +35,12 @@ def test_duplicates_are_stored_once(tmp_path: Path, sims: Any) -> None:
 
 
 def test_multipart_with_a_missing_part_is_stored_incomplete(
-    tmp_path: Path, sims: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sims: Any, quick_housekeeping: None
 ) -> None:
-    monkeypatch.setattr(service_mod, "HOUSEKEEPING_S", 0.3)
     sim = sims("ec25")
 
     async def main() -> None:
-        async with Harness(tmp_path, sim.port) as h:
-            h.service.receiver.multipart_timeout = timedelta(seconds=1)
+        async with Harness(tmp_path, sim.port, multipart_timeout=timedelta(seconds=1)) as h:
             parts = sim.inject_sms("+358402222222", "osa " * 120, omit=[2])
             assert parts == 4
             await h.until(lambda: len(h.query(INBOX)) == 1, what="incomplete message")
