@@ -73,7 +73,8 @@ class Subscription:
                 await self._ready.wait()
             else:
                 try:
-                    await asyncio.wait_for(self._ready.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._ready.wait()
                 except TimeoutError:
                     return None
         event = self._queue.popleft()

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from appliance.aio import cancel_and_wait
 from appliance.calls.menu import Action, MenuConfig, MenuSession
 from appliance.calls.prompts import PromptLibrary, beep, hold_audio, silence
 from appliance.calls.records import CallRecord, KeyLog
@@ -192,7 +193,8 @@ class CallIO:
         deadline = self.clock.deadline(timeout)
         while True:
             try:
-                event = await asyncio.wait_for(self.events.get(), POLL_S)
+                async with asyncio.timeout(POLL_S):
+                    event = await self.events.get()
             except TimeoutError:
                 if self.clock.expired(deadline):
                     return None
@@ -324,10 +326,13 @@ class CallFlow:
     async def _finish_recording(self, call: Call, task: asyncio.Task[tuple[bytes, str]], driver: LineDriver) -> None:
         if not task.done():
             await driver.on_hook()  # ends the recording ("hangup")
-        try:
-            pcm, _why = await asyncio.wait_for(task, 5.0)
-        except (TimeoutError, asyncio.CancelledError, RuntimeError):
+        await asyncio.wait({task}, timeout=5.0)
+        if not task.done():
+            await cancel_and_wait(task)
             return
+        if task.cancelled() or isinstance(task.exception(), RuntimeError):
+            return
+        pcm, _why = task.result()
         if call.recording is None and pcm:
             try:
                 call.recording = await self.store.run(self.recordings.save, pcm, f"call-{call.call_id}")
@@ -373,9 +378,7 @@ class CallFlow:
             return True
         if kind == "voicemail":
             if recorder is not None and not recorder.done():
-                recorder.cancel()  # one recording at a time: the message is the call's recording
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await recorder
+                await cancel_and_wait(recorder)  # one recording at a time: the message is the call's recording
             await self.voicemail(io, call)
             return True
         if kind == "survey":

@@ -16,6 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from appliance.aio import cancel_and_wait
 from appliance.calls.flow import Call, domain
 from appliance.calls.records import open_call, record_call, update_call
 from appliance.errors import ApplianceError, ValidationError
@@ -144,6 +145,4 @@ class GsmCalls:
 
     async def close(self) -> None:
         if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+            await cancel_and_wait(self._watch)

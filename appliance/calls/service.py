@@ -176,8 +176,7 @@ class CallsService(Service):
             if driver is not None:
                 with contextlib.suppress(Exception):
                     await driver.on_hook()
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._call_task), 3.0)
+            await asyncio.wait({self._call_task}, timeout=3.0)  # not cancelled here: it ends on the on-hook
 
     # -- incoming ---------------------------------------------------------------------------
 

@@ -7,11 +7,11 @@ panel's button acknowledges every open alert in the name of ``panel``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 from appliance import alerts
+from appliance.aio import cancel_and_wait
 from appliance.daemon.service import Service
 from appliance.gpio.panel import Panel, Pins
 
@@ -54,11 +54,10 @@ class LightsService(Service):
                     self.panel.show(alert=await self._open_alerts(), line=self.line)
                     waiter = asyncio.create_task(sub.get(REFRESH_S))
                     button = asyncio.create_task(self._button.wait())
-                    done, pending = await asyncio.wait({waiter, button}, return_when=asyncio.FIRST_COMPLETED)
-                    for task in pending:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                    try:
+                        done, _ = await asyncio.wait({waiter, button}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:  # also when this part is cancelled: no waiter outlives it
+                        await cancel_and_wait(*(t for t in (waiter, button) if not t.done()))
                     if button in done:
                         self._button.clear()
                         acked = await self.ctx.store.run(alerts.acknowledge_all, self.ctx.store, "panel")

@@ -165,7 +165,8 @@ class Supervisor:
         next_heartbeat = 0.0
         while True:
             try:
-                await asyncio.wait_for(self.ctx.store.run(lambda: None), STORE_PROBE_TIMEOUT_S)
+                async with asyncio.timeout(STORE_PROBE_TIMEOUT_S):
+                    await self.ctx.store.run(lambda: None)
             except TimeoutError:
                 log.error("store thread did not answer in %.0f s; not feeding the watchdog", STORE_PROBE_TIMEOUT_S)
                 await asyncio.sleep(self.tick_interval)

@@ -45,7 +45,8 @@ class Wakeups:
         """Wait up to ``timeout`` s for ``name``; True if woken. Clears the signal."""
         event = self._event(name)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()
         except TimeoutError:
             return False
         finally:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance import sim_traffic
+from appliance.aio import cancel_and_wait
 from appliance.line import signals
 from appliance.line.base import Capabilities, DialResult, EventKind, LineState
 from appliance.line.core import DEFAULT_HANGUP_SILENCE_S, FRAME_BYTES, FRAME_S, AudioLine
@@ -568,15 +569,14 @@ class SimLine(AudioLine):
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await self._server.wait_closed()
             self._server = None
             if self.control_path:
                 with contextlib.suppress(FileNotFoundError):
                     self.control_path.unlink()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         self._events.close()
 
@@ -615,7 +615,8 @@ class SimLine(AudioLine):
                 if self.random_calls_per_hour > 0:
                     timeout = self._rng.expovariate(self.random_calls_per_hour / 3600.0) / max(self.speed, 1.0)
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
                 except TimeoutError:
                     self._random_call()
                 next_at = time.monotonic()

@@ -24,6 +24,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
+from appliance.aio import cancel_and_wait
 from appliance.errors import DeviceError, DeviceGone
 from appliance.line.base import Capabilities, DialResult, EventKind, LineState
 from appliance.line.core import DEFAULT_HANGUP_SILENCE_S, FRAME_BYTES, AudioLine
@@ -139,7 +140,8 @@ class AlsaBackend:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(proc.wait(), 2.0)
+                    async with asyncio.timeout(2.0):
+                        await proc.wait()
         self._rec = self._play = None
 
 
@@ -281,11 +283,7 @@ class UsbBoxLine(AudioLine):
         self._closing = True
         if self._state != LineState.GONE:
             await self.on_hook()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, DeviceError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self.audio.close()
         await self.hid.close()

@@ -26,6 +26,7 @@ import logging
 import re
 from typing import Any
 
+from appliance.aio import cancel_and_wait
 from appliance.errors import DeviceError, DeviceGone, DeviceTimeout
 from appliance.line import dle
 from appliance.line.base import Capabilities, DialResult, EventKind, LineState
@@ -151,14 +152,10 @@ class V253Line(AudioLine):
     async def close(self) -> None:
         self._closing = True
         if self._clock is not None:
-            self._clock.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock
+            await cancel_and_wait(self._clock)
             self._clock = None
         if self._reconnect is not None:
-            self._reconnect.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnect
+            await cancel_and_wait(self._reconnect)
             self._reconnect = None
         if self._state != LineState.GONE:
             await self.on_hook()
@@ -378,7 +375,8 @@ class V253Line(AudioLine):
             self._pending = (command, lines, future)
             try:
                 transport.write(command.encode("ascii") + b"\r")
-                final = await asyncio.wait_for(future, timeout)
+                async with asyncio.timeout(timeout):
+                    final = await future
             except TimeoutError:
                 raise DeviceTimeout(f"voice modem {self.port}: no answer to {command} in {timeout:.0f} s") from None
             finally:
@@ -427,7 +425,8 @@ class V253Line(AudioLine):
                 if playing_only:
                     self._streaming = False
                 self._transport.write(dle.DLE_ETX if playing_only else dle.DLE_ABORT)
-                await asyncio.wait_for(waiter, 2.0)
+                async with asyncio.timeout(2.0):
+                    await waiter
             except (TimeoutError, DeviceError):
                 log.warning("voice modem %s: no OK after ending the voice stream", self.port)
             finally:
@@ -469,9 +468,7 @@ class V253Line(AudioLine):
         task, self._vtx = self._vtx, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         if self._transport is None:
             return
         await self._stop_stream()  # <DLE><ETX>: the modem plays what it holds, then OK

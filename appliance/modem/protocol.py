@@ -15,7 +15,6 @@ transport provides).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections import deque
@@ -395,13 +394,15 @@ class AtProtocol:
                 self._write(command.encode("ascii", "replace") + b"\r")
                 if data is not None:
                     try:
-                        await asyncio.wait_for(pending.prompted.wait(), min(PROMPT_TIMEOUT_S, total))
+                        async with asyncio.timeout(min(PROMPT_TIMEOUT_S, total)):
+                            await pending.prompted.wait()
                     except TimeoutError:
                         if not pending.data_sent:
                             self._write(ESC)  # abort the input: nothing was sent
                             raise CommandTimeout(command, PROMPT_TIMEOUT_S, data_sent=False) from None
                 try:
-                    return await asyncio.wait_for(asyncio.shield(pending.future), total)
+                    async with asyncio.timeout(total):
+                        return await asyncio.shield(pending.future)
                 except TimeoutError:
                     if pending.data_sent and pending.kind in SEND_COMMANDS:
                         loop_time = asyncio.get_running_loop().time()
@@ -414,9 +415,8 @@ class AtProtocol:
                 self._pending = None
                 if not pending.future.done():
                     pending.future.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    if pending.future.done():
-                        pending.future.exception()
+                if pending.future.done() and not pending.future.cancelled():
+                    pending.future.exception()  # retrieved: an answer nobody waits for any more
 
     def write_raw(self, data: bytes) -> None:
         """Bytes outside any command (Ctrl-Z to clear a stuck prompt)."""

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge
 
+from appliance.aio import cancel_and_wait
 from appliance.daemon.service import Service
 from appliance.errors import DecodeError, DeviceError, DeviceGone, StoreError
 from appliance.modem.codes import CMS_MEMORY_FULL, CMS_MODEM_STATE, cms_is_temporary
@@ -148,9 +149,7 @@ class ModemService(Service):
         try:
             await self._supervise()
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await cancel_and_wait(watcher)
             self._close_modem()
 
     async def stop(self) -> None:
@@ -158,7 +157,8 @@ class ModemService(Service):
         if self._kick:
             self._kick.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), STOP_GRACE_S)
+            async with asyncio.timeout(STOP_GRACE_S):
+                await self._idle.wait()
         self._close_modem()
         if self.sim is not None:
             self.sim.stop()
@@ -370,7 +370,8 @@ class ModemService(Service):
             wake_at = min(next_health, next_inbox, next_house, next_send if batch else next_claim)
             self._kick.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), max(0.0, wake_at - now()))
+                async with asyncio.timeout(max(0.0, wake_at - now())):
+                    await self._kick.wait()
 
     async def _tolerant(self, work: Coroutine[Any, Any, None], what: str) -> None:
         """Run ``work``; a refused command (ERROR) is logged, only timeouts and a lost port escalate."""

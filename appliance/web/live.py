@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from appliance import alerts
+from appliance.aio import cancel_and_wait
 from appliance.bus import BusEvent
 from appliance.errors import StoreError
 from appliance.web import data
@@ -62,7 +63,8 @@ class Viewer:
         if not self.queue:
             self.ready.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.ready.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.ready.wait()
         return self.queue.popleft() if self.queue else None
 
 
@@ -118,7 +120,8 @@ class LiveHub:
             try:
                 while True:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._dirty.wait(), REFRESH_S)
+                        async with asyncio.timeout(REFRESH_S):
+                            await self._dirty.wait()
                     self._dirty.clear()
                     try:
                         await self.refresh()
@@ -126,9 +129,7 @@ class LiveHub:
                         log.warning("live dashboard: store unreadable: %s", err)
                     await asyncio.sleep(DEBOUNCE_S)
             finally:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+                await cancel_and_wait(listener)
                 self.snapshot, self.last_pop = {}, None
 
     async def _listen(self, sub: Any) -> None:

@@ -46,6 +46,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from appliance import __version__, alerts
+from appliance.aio import cancel_and_wait
 from appliance.daemon.service import Service
 from appliance.errors import ApplianceError, QueueFull, StoreError, ValidationError
 from appliance.phone import mask, to_e164
@@ -224,9 +225,7 @@ class WebService(WorkflowPages, ContactPages, Service):
             try:
                 await self.hub.run()
             finally:
-                indexer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await indexer
+                await cancel_and_wait(indexer)
         finally:
             logging.getLogger().removeHandler(self.ring)
             self._runner = None
@@ -390,7 +389,8 @@ class WebService(WorkflowPages, ContactPages, Service):
     async def healthz(self, request: web.Request) -> web.Response:
         problems: list[str] = []
         try:
-            await asyncio.wait_for(self.ctx.store.run(self.ctx.store.check_writable), 5.0)
+            async with asyncio.timeout(5.0):
+                await self.ctx.store.run(self.ctx.store.check_writable)
         except (StoreError, TimeoutError) as err:
             problems.append(f"store: {err or 'timed out'}")
         if not self.supervisor.loop_alive():
