@@ -12,10 +12,11 @@ Order (DOMAIN.md "Inbound SMS router"; the first hook that takes the message end
    reminders" here). A hook that only observes returns None and the message goes on.
 6. ``sms_in``: a plain message (it went up as ``sms_in`` when received, as every one does).
 
-A multipart message stored incomplete and completed later by a late part is never routed a
+A multipart message stored incomplete and completed later by a late part is not routed a
 second time (``message_completed``): a complaint it opened gets the whole text; what the other
-hooks did on the partial text stands (a keyword that only a late first part brings is not acted
-on; the message shows complete on the page for staff to see).
+hooks did on the partial text stands. Two exceptions, where the late part is the first and
+brings a keyword: a message taken as plain (nothing was acted on) is routed again on its whole
+text, and an opt-out is always honoured (routed again: the consent hook comes first).
 
 Routing is idempotent and durable: the hooks' effects and the ``sms_inbound_routes`` row
 commit in one transaction, and ``route_pending`` finds whatever a crash left unrouted. A
@@ -132,7 +133,17 @@ def message_completed(store: Store, message_id: int, old_text: str, text: str) -
             return
         log.warning("SMS %d completed after it opened complaint %s, which could not be updated", message_id, detail)
         return
-    if complaint_keyword(text) is not None or classify(text) is not None:
+    keyword = classify(text)
+    if complaint_keyword(text) is not None or keyword is not None:
+        opt_out = keyword is not None and keyword.kind == "opt_out" and handled_as != "opt_out"
+        if handled_as == "sms_in" or opt_out:
+            # nothing was acted on (a plain message), or an opt-out that must be honoured whatever the
+            # partial text did: the router takes the whole text on its next pass
+            store.conn.execute("DELETE FROM sms_inbound_routes WHERE message_id = ?", (message_id,))
+            store.signal_after_commit(WAKEUP_SMS_IN)
+            log.info("SMS %d completed by a late part: its whole text starts with a keyword; routed again "
+                     "(was %s)", message_id, handled_as)
+            return
         log.warning(
             "SMS %d completed by a late part after it was routed as %s: its whole text starts with a "
             "keyword that was not acted on (not routed twice); was %r", message_id, handled_as, old_text[:60],

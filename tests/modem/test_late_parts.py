@@ -111,6 +111,45 @@ def test_complaint_opened_on_the_partial_text_gets_the_whole_text_and_routing_ru
     assert store.conn.execute("SELECT COUNT(*) FROM sms_messages WHERE box = 'outbox'").fetchone() == outbox_before
 
 
+@pytest.mark.parametrize(("head", "taken_as"), [("VALITUS ", "complaint"), ("STOP. ", "opt_out")])
+def test_a_late_first_part_with_a_keyword_routes_the_whole_message_again(
+    store: Store, head: str, taken_as: str
+) -> None:
+    """The partial text (no first part) was a plain message: nothing was acted on, so the whole text is routed."""
+    from appliance.consent.core import is_opted_out
+
+    receiver, router = InboxReceiver(store, "FI"), Router(SETTINGS)
+    parts = _parts(head + LONG, 55)
+    mid = _stored_incomplete(receiver, parts, {1})
+    handled = router.route(store, mid)
+    assert handled is not None and handled.kind == "sms_in"
+    assert receiver.store_part(parts[0]).message_id == mid
+    [(routed_mid, again)] = router.route_pending(store)
+    assert routed_mid == mid and again.kind == taken_as
+    assert store.conn.execute("SELECT handled_as FROM sms_inbound_routes WHERE message_id = ?", (mid,)).fetchall() == [
+        (taken_as,)]
+    if taken_as == "complaint":
+        assert store.conn.execute("SELECT text FROM complaints").fetchall() == [(LONG.strip(),)]
+    else:
+        assert is_opted_out(store, NUMBER)
+    assert router.route_pending(store) == []  # once
+
+
+def test_an_opt_out_in_a_late_first_part_is_honoured_after_a_survey_answer(store: Store) -> None:
+    """An opt-out is honoured whatever the partial text was taken as (here: not a plain message)."""
+    from appliance.consent.core import is_opted_out
+    from appliance.inbound.router import Handled
+
+    receiver, router = InboxReceiver(store, "FI"), Router(SETTINGS)
+    router.add_hook("takes_all", lambda _s, _settings, _m: Handled("survey", "taken by a hook"))
+    parts = _parts("STOP. " + LONG, 56)
+    mid = _stored_incomplete(receiver, parts, {1})
+    assert (handled := router.route(store, mid)) is not None and handled.kind == "survey"
+    receiver.store_part(parts[0])
+    [(_, again)] = router.route_pending(store)
+    assert again.kind == "opt_out" and is_opted_out(store, NUMBER)
+
+
 def test_late_part_after_the_window_is_kept_as_its_own_message(store: Store) -> None:
     receiver = InboxReceiver(store, "FI")
     parts = _parts(LONG, 33)
