@@ -173,7 +173,7 @@ def _print_human(status: dict[str, Any]) -> None:
     for name, part in status["parts"].items():
         extra = "  ".join(f"{k}={v}" for k, v in sorted(part.get("info", {}).items()))
         detail = part.get("detail") or ""
-        sim = "SIMULATED " if name in status.get("simulated", ()) else ""
+        sim = "SIMULATED " if name in status.get("simulated", ()) and "SIMULATED" not in detail else ""
         print(f"{name:<10} {part['state']:<10} {sim}{detail}{'  ' + extra if extra else ''}".rstrip())
     for name in status.get("simulated", ()):
         if name not in status["parts"]:

@@ -63,21 +63,27 @@ def test_metrics_are_prometheus_text(tmp_path: Path) -> None:
 
 
 def test_status_reports_the_running_daemon(tmp_path: Path) -> None:
-    daemon = Daemon(tmp_path).start()
+    line_sim = {"APPLIANCE_LINE__DRIVER": "sim"}
+    daemon = Daemon(tmp_path, **line_sim).start()
     try:
         daemon.wait_healthy()
         deadline = time.monotonic() + 20
+        cli_env = {"APPLIANCE_WEB__LISTEN": f"127.0.0.1:{daemon.port}", **line_sim}
         while True:
-            result = run_cli(tmp_path, "status", "--json", APPLIANCE_WEB__LISTEN=f"127.0.0.1:{daemon.port}")
+            result = run_cli(tmp_path, "status", "--json", **cli_env)
             assert result.returncode == 0, result.stderr
             status = json.loads(result.stdout)
-            if status["daemon"]["running"] or time.monotonic() > deadline:
+            line_up = status["parts"].get("line", {}).get("state") == "ok"
+            if (status["daemon"]["running"] and line_up) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         assert status["daemon"]["running"] is True
         assert status["daemon"]["healthz"]["status"] == "ok"
         assert status["parts"]["web"]["state"] == "ok"
         assert status["store"]["schema_version"] >= 2
+        assert "line" in status["simulated"]
+        line = next(r for r in run_cli(tmp_path, "status", **cli_env).stdout.splitlines() if r.startswith("line "))
+        assert line.count("SIMULATED") == 1, line  # the part's own detail says it; the CLI does not add a second
         daemon.terminate()
         result = run_cli(tmp_path, "status", "--json")
         assert json.loads(result.stdout)["daemon"]["running"] is False
