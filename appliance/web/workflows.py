@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from appliance.contacts.store import find_by_number
-from appliance.errors import ValidationError
+from appliance.errors import QueueFull, ValidationError
 from appliance.phone import to_e164
 
 if TYPE_CHECKING:
@@ -72,6 +72,13 @@ def due_callbacks(store: Store) -> dict[str, Any]:
 
         followups = [f.as_dict() for f in list_followups(store, status="active", limit=LIST_LIMIT)]
         calls = due_calls(store, limit=LIST_LIMIT)
+    for card in calls:  # how the desk's last dial of this attempt went, to help record the outcome
+        row = store.conn.execute(
+            "SELECT CASE WHEN ended_at IS NULL THEN 'calling' ELSE outcome END, started_at FROM calls "
+            "WHERE direction = 'out' AND number = ? AND started_at >= ? ORDER BY id DESC LIMIT 1",
+            (card["number"], card["due_at"] or ""),
+        ).fetchone()
+        card["last_call"] = {"outcome": row[0] or "failed", "started_at": row[1]} if row else None
     return {"requests": requests, "missed": missed, "followups": followups, "calls": calls,
             "outcomes": CALL_OUTCOMES}
 
@@ -153,6 +160,7 @@ class WorkflowPages:
         r.add_get("/surveys", self.surveys_page)
         r.add_get("/followups", self.followups_page)
         r.add_post("/followups/outcome", self.followup_outcome)
+        r.add_post("/followups/callback", self.call_request_dial)
         r.add_post("/survey/start", self.survey_start)
         r.add_get("/survey/{session_id}", self.survey_page)
         r.add_post("/survey/{session_id}", self.survey_submit)
@@ -225,6 +233,23 @@ class WorkflowPages:
         self.hub.poke()
         return self._done(request, result, "/followups")
 
+    async def call_request_dial(self: Any, request: web.Request) -> web.StreamResponse:
+        """Call back a call request from the central: the dial job carries the request, so its outcome
+        (answered, busy, no answer) goes up on ``call_request`` and the request leaves the list."""
+        from appliance.calls import jobs
+
+        body = await self._body(request)
+        notification_id = str(body.get("notification_id", ""))[:160]
+        if self.ctx.config.line.driver == "none":
+            return web.json_response({"error": "there is no phone line (line.driver = none)"}, status=409)
+        try:
+            job_id = await self.ctx.store.run(jobs.queue_callback, self.ctx.store, notification_id)
+        except (QueueFull, ValueError) as err:
+            return web.json_response({"error": str(err)}, status=409)
+        await self._audit(request, "callback", f"call request {notification_id}", f"call job {job_id}")
+        self.hub.poke()
+        return self._done(request, {"job_id": job_id}, "/followups")
+
     async def survey_start(self: Any, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
         followup_id = str(body.get("followup_id", "") or "")[:160]
@@ -263,8 +288,8 @@ class WorkflowPages:
 
     async def survey_submit(self: Any, request: web.Request) -> web.StreamResponse:
         raw_id = request.match_info["session_id"]
-        if not raw_id.isdigit():
-            raise web.HTTPNotFound()
+        if not raw_id.isdigit() or await self.ctx.store.run(survey_session, self.ctx.store, int(raw_id)) is None:
+            raise web.HTTPNotFound(text=f"no survey session {raw_id[:20]}")
         body = await self._body(request)
         if body.get("stop"):
             await self.ctx.store.run(survey_stop, self.ctx.store, int(raw_id))

@@ -110,6 +110,42 @@ def test_no_active_survey_says_so_and_returns_to_the_menu(tmp_path: Path, prompt
     run(main())
 
 
+def test_a_call_request_called_back_reports_its_outcome_on_call_request(tmp_path: Path, prompts_dir: Path) -> None:
+    """The desk's "Call back" on a central call request (/followups): the job carries the request, the
+    sim callee answers, the request's text is spoken, and the outcome goes up on ``call_request``."""
+    from appliance.notifications.requests import NotificationSettings, accept_request
+
+    settings = NotificationSettings(country="FI", timezone="Europe/Helsinki", lab_name="Lab 3", quiet_hours="",
+                                    guardian_age=15, help_text="")
+
+    async def main() -> None:
+        async with call_rig(tmp_path, prompts_dir) as rig:
+            _contact(rig.store, "c-anna", "Anna Virtanen", ["+358401234567"])
+            with rig.store.transaction():
+                accept_request(rig.store, settings, {"notification_id": "n-call", "contact_id": "c-anna",
+                                                     "channel": "call", "text": "Tuloksesi ovat valmiit."}, "env-1")
+            assert [r["notification_id"] for r in jobs.pending_callbacks(rig.store)] == ["n-call"]
+            rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=2.0)
+            job_id = jobs.queue_callback(rig.store, "n-call")
+            ended = await rig.wait_bus("call_ended", lambda d: True, timeout=120)
+            for _ in range(2000):
+                job = jobs.get_job(rig.store, job_id)
+                assert job is not None
+                if job.status in ("done", "failed"):
+                    break
+                await __import__("asyncio").sleep(0.05)
+            assert (job.status, job.outcome, job.notification_id) == ("done", "answered", "n-call")
+            assert job.attempts == [ended["call_id"]]
+            assert [e["status"] for e in _events(rig.store, "call_request")] == ["pending", "done"]
+            assert _events(rig.store, "call_request")[-1] == {
+                "notification_id": "n-call", "status": "done", "outcome": "answered", "contact_id": "c-anna",
+                "call_ids": [ended["call_id"]]}
+            assert jobs.pending_callbacks(rig.store) == []  # off the desk's list
+            assert rig.sim.exchange.last_dialed == "0401234567" and not rig.sim.exchange.appliance_off_hook
+
+    run(main())
+
+
 @pytest.mark.parametrize(("plans", "outcomes"), [
     (["busy", "answered"], ["busy", "answered"]),
     (["no_answer", "busy"], ["no_answer", "busy"]),

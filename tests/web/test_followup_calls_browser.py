@@ -109,6 +109,8 @@ def test_a_follow_up_call_from_the_downlink_to_a_desk_survey_reply(tmp_path: Pat
         assert json.loads(numbers) == ["+358401234567"] and requested_by == "web:maija"
         wait_until(lambda: _rows(db, "SELECT attempts FROM call_jobs WHERE id = ?", job_id)[0][0] != "[]",
                    timeout=120, step=0.5)  # the calls part dials once its voice prompts are built
+        page.goto(daemon.url("/followups"))  # the card says how the dial of this attempt is going
+        assert card.locator(".last-call").inner_text().split()[0] in ("Calling", "Answered", "No", "Busy", "Call")
 
         # while the call runs: the department's survey, for this patient
         card.locator("button.start-survey").click()

@@ -77,6 +77,9 @@ def test_complaint_contacts_callbacks_and_a_desk_survey(tmp_path: Path) -> None:
             assert "The survey is finished" in await (await desk.get(url)).text()
             events = [r[0] for r in web.store.conn.execute("SELECT stream FROM events").fetchall()]
             assert "survey_reply" in events
+            for unknown in ("999999", "x1"):  # a session that is not there: refused by name, nothing written
+                resp = await desk.post(f"/survey/{unknown}", data={"csrf_token": token, "answer": "4"})
+                assert resp.status == 404 and "no survey session" in await resp.text()
             assert "After your visit" in await (await desk.get("/surveys")).text()
 
     asyncio.run(main())
@@ -155,3 +158,47 @@ def test_a_follow_up_call_outcome_from_the_desk_needs_csrf_and_is_audited(tmp_pa
             assert reply == {**reply, "complete": False, "channel": "desk", "notification_id": "F-7"}
 
     asyncio.run(main())
+
+
+def test_a_call_request_is_called_back_from_the_list_with_its_request(tmp_path: Path) -> None:
+    from appliance.contacts import apply_contact
+    from appliance.notifications.requests import NotificationSettings, accept_request
+
+    settings = NotificationSettings(country="FI", timezone="Europe/Helsinki", lab_name="Lab 3", quiet_hours="",
+                                    guardian_age=15, help_text="")
+
+    def seed(store: Store) -> None:
+        apply_contact(store, {"contact_id": "c-1", "version": 1, "contact": {
+            "name": "Eero Ek", "phones": ["040 111 2222"], "language": "fi",
+            "consents": {"sms": True, "call": True, "recording": False}}}, "FI")
+        with store.transaction():
+            accept_request(store, settings, {"notification_id": "n-<7>", "contact_id": "c-1", "channel": "call",
+                                             "text": "Tulokset <b>valmiit</b>"}, "env-1")
+
+    for line, expect in (("none", 409), ("sim", 303)):
+        async def main(line: str = line, expect: int = expect) -> None:
+            async with web_app(tmp_path / line, APPLIANCE_LINE__DRIVER=line) as web:
+                await web.store.run(seed, web.store)
+                desk = await web.login("desk")
+                token = await web.csrf(desk)
+                page = await (await desk.get("/followups")).text()
+                assert 'data-request="n-&lt;7&gt;"' in page and "Tulokset &lt;b&gt;valmiit&lt;/b&gt;" in page
+                form = {"notification_id": "n-<7>"}
+                assert (await desk.post("/followups/callback", data=form)).status == 403  # no CSRF token
+                resp = await desk.post("/followups/callback", data={"csrf_token": token, **form},
+                                       allow_redirects=False)
+                assert resp.status == expect
+                if line == "none":
+                    assert "no phone line" in (await resp.json())["error"]
+                    return
+                assert resp.headers["Location"] == "/followups"
+                row = web.store.conn.execute("SELECT numbers, notification_id, requested_by FROM call_jobs").fetchone()
+                assert row == ('["+358401112222"]', "n-<7>", "call_request")
+                audit = web.store.conn.execute(
+                    "SELECT username, target FROM audit_log WHERE action = 'callback'").fetchone()
+                assert audit[0] == "desk" and audit[1] == "call request n-<7>"
+                assert 'data-request="n-&lt;7&gt;"' not in await (await desk.get("/followups")).text()
+                again = await desk.post("/followups/callback", data={"csrf_token": token, **form})
+                assert again.status == 409 and "no pending call request" in (await again.json())["error"]
+
+        asyncio.run(main())
