@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from appliance.bus import BusEvent
+from appliance.calls import jobs
 from appliance.calls.menu import load_menu
 from appliance.calls.prompts import PromptLibrary
 from appliance.calls.records import get_call
@@ -108,6 +109,16 @@ class CallRig:
                 await asyncio.sleep(0.005)
 
         return await asyncio.wait_for(find(), timeout)
+
+    async def job_ended(self, job_id: int, timeout: float = 100.0) -> jobs.CallJob:
+        """The outbound call job once it is done or failed."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            job = jobs.get_job(self.store, job_id)
+            assert job is not None
+            if job.status in ("done", "failed") or asyncio.get_running_loop().time() > deadline:
+                return job
+            await asyncio.sleep(0.05)
 
     async def incoming(self, number: str | None, name: str | None = None, *, script: Any = None,
                        standard: str | None = None, reason: str | None = None, max_rings: int = 10,

@@ -128,12 +128,7 @@ def test_a_call_request_called_back_reports_its_outcome_on_call_request(tmp_path
             rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=2.0)
             job_id = jobs.queue_callback(rig.store, "n-call")
             ended = await rig.wait_bus("call_ended", lambda d: True, timeout=120)
-            for _ in range(2000):
-                job = jobs.get_job(rig.store, job_id)
-                assert job is not None
-                if job.status in ("done", "failed"):
-                    break
-                await __import__("asyncio").sleep(0.05)
+            job = await rig.job_ended(job_id)
             assert (job.status, job.outcome, job.notification_id) == ("done", "answered", "n-call")
             assert job.attempts == [ended["call_id"]]
             assert [e["status"] for e in _events(rig.store, "call_request")] == ["pending", "done"]
@@ -159,12 +154,7 @@ def test_outbound_to_a_two_number_contact_tries_numbers_in_order(
             rig.sim.exchange.plan_dial(plans[1], number="0501234567", ring_s=2.0)
             job_id = jobs.queue_dial(rig.store, ["+358401234567", "+358501234567"], contact_id="c-anna")
             await rig.wait_bus("call_ended", lambda d: True, timeout=120)
-            for _ in range(2000):
-                job = jobs.get_job(rig.store, job_id)
-                assert job is not None
-                if job.status in ("done", "failed"):
-                    break
-                await __import__("asyncio").sleep(0.05)
+            job = await rig.job_ended(job_id)
             assert job.status == "done" and job.outcome == outcomes[-1]
             calls = [rig.store.conn.execute("SELECT number, outcome, direction, contact_id FROM calls WHERE id = ?",
                                             (cid,)).fetchone() for cid in job.attempts]
