@@ -40,7 +40,7 @@ from appliance.errors import DeviceError, DeviceGone
 
 log = logging.getLogger(__name__)
 
-READ_POLL_S = 0.1  # read timeout: how quickly the reader notices close()
+READ_POLL_S = 1.0  # read timeout; close() wakes a device path at once (cancel_read), a URL port within this
 READ_CHUNK = 4096
 WRITE_TIMEOUT_S = 5.0  # a port that takes no bytes for this long is dead (flow control stuck)
 MAX_WRITE_QUEUE = 64  # writes waiting for the writer thread

@@ -87,6 +87,9 @@ def get_job(store: Store, job_id: int) -> CallJob | None:
 
 def claim_next(store: Store) -> CallJob | None:
     """The oldest queued job, now marked ``dialing``; None when none waits."""
+    # polled every second: a plain read first, the write lock only when a job waits
+    if store.conn.execute("SELECT 1 FROM call_jobs WHERE status = 'queued' LIMIT 1").fetchone() is None:
+        return None
     with store.transaction():
         row = store.conn.execute(
             f"SELECT {_JOB_COLS} FROM call_jobs WHERE status = 'queued' ORDER BY id LIMIT 1"
