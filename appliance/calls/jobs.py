@@ -14,6 +14,7 @@ Call-backs: call requests from the central (``call_requests``, filled by
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ from appliance.store.outbox import EventOutbox
 
 if TYPE_CHECKING:
     from appliance.store.db import Store
+
+log = logging.getLogger(__name__)
 
 WAKEUP_CALL_JOBS = "call_jobs"
 CALL_REQUEST_STREAM = "call_request"
@@ -155,9 +158,10 @@ def fail_interrupted(store: Store) -> int:
 def pending_callbacks(store: Store) -> list[dict[str, Any]]:
     """Call requests from the central waiting for the desk to call back, oldest first."""
     rows = store.conn.execute(
-        "SELECT notification_id, contact_id, number, language, text, not_before, expires_at, created_at "
-        "FROM call_requests WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > ?) "
-        "ORDER BY created_at",
+        "SELECT r.notification_id, r.contact_id, r.number, r.language, r.text, r.not_before, r.expires_at, "
+        "r.created_at FROM call_requests r LEFT JOIN contacts c ON c.contact_id = r.contact_id "
+        "WHERE r.status = 'pending' AND (r.expires_at IS NULL OR r.expires_at > ?) "
+        "AND (c.contact_id IS NULL OR (c.consent_call = 1 AND c.deleted = 0)) ORDER BY r.created_at",
         (utcnow(),),
     ).fetchall()
     keys = ("notification_id", "contact_id", "number", "language", "text", "not_before", "expires_at", "created_at")
@@ -166,6 +170,8 @@ def pending_callbacks(store: Store) -> list[dict[str, Any]]:
 
 def queue_callback(store: Store, notification_id: str) -> int:
     """Dial a call request (the desk pressed "call back"); returns the job id."""
+    if fail_withdrawn_requests(store):  # consent withdrawn since the list was drawn: not dialled
+        log.info("call requests failed: their contact withdrew call consent or was deleted")
     row = store.conn.execute(
         "SELECT contact_id, number FROM call_requests WHERE notification_id = ? AND status = 'pending'",
         (notification_id,),
@@ -178,6 +184,26 @@ def queue_callback(store: Store, notification_id: str) -> int:
                            (utcnow(), notification_id))
         return queue_dial(store, [number], contact_id=contact_id, notification_id=notification_id,
                           requested_by="call_request")
+
+
+def fail_withdrawn_requests(store: Store) -> int:
+    """Pending call requests of a contact who has since withdrawn call consent (or was deleted): failed,
+    with a ``call_request`` report naming why; how many."""
+    rows = store.conn.execute(
+        "SELECT r.notification_id, r.contact_id, c.deleted FROM call_requests r "
+        "JOIN contacts c ON c.contact_id = r.contact_id "
+        "WHERE r.status = 'pending' AND (c.consent_call = 0 OR c.deleted = 1) LIMIT 1000"
+    ).fetchall()
+    if not rows:
+        return 0
+    with store.transaction():
+        for notification_id, contact_id, deleted in rows:
+            reason = "contact_deleted" if deleted else "no_consent"
+            store.conn.execute("UPDATE call_requests SET status = 'failed', updated_at = ? WHERE notification_id = ?",
+                               (utcnow(), notification_id))
+            EventOutbox(store).append(CALL_REQUEST_STREAM, {"notification_id": notification_id, "status": "failed",
+                                                            "reason": reason, "contact_id": contact_id})
+    return len(rows)
 
 
 def request_for(store: Store, notification_id: str) -> dict[str, Any] | None:

@@ -348,7 +348,23 @@ def scan_stops(store: Store) -> int:
                     stopped += stop_followups(store, "survey_completed", followup_id=str(data["notification_id"]),
                                               survey_id=str(data["survey_id"]))
             store.set_meta(SURVEY_CURSOR_KEY, str(rows[-1][0]))
-    return stopped
+    return stopped + stop_withdrawn_calls(store)
+
+
+def stop_withdrawn_calls(store: Store) -> int:
+    """Call work for a contact who has since withdrawn call consent or was deleted: the call schedules
+    stopped, the central's pending call requests failed (consent is checked when they arrive and again here)."""
+    from appliance.calls import jobs
+
+    rows = store.conn.execute(
+        "SELECT f.followup_id, c.deleted FROM followups f JOIN contacts c ON c.contact_id = f.contact_id "
+        "WHERE f.status = 'active' AND f.channel = 'call' AND (c.consent_call = 0 OR c.deleted = 1) LIMIT ?",
+        (SCAN_BATCH,),
+    ).fetchall()
+    stopped = 0
+    for followup_id, deleted in rows:
+        stopped += stop_followups(store, "contact_deleted" if deleted else "no_consent", followup_id=followup_id)
+    return stopped + jobs.fail_withdrawn_requests(store)
 
 
 def _block_reason(store: Store, number: str) -> str | None:
@@ -508,7 +524,9 @@ def due_calls(store: Store, now: datetime | None = None, limit: int = DUE_BATCH)
         f"SELECT {', '.join('f.' + c.strip() for c in _COLUMNS.split(','))}, c.name FROM followups f "
         "LEFT JOIN contacts c ON c.contact_id = f.contact_id "
         "WHERE f.status = 'active' AND f.channel = 'call' AND f.next_due_at <= ? "
-        "AND (f.expires_at IS NULL OR f.expires_at > ?) ORDER BY f.next_due_at, f.followup_id LIMIT ?",
+        "AND (f.expires_at IS NULL OR f.expires_at > ?) "
+        "AND (c.contact_id IS NULL OR (c.consent_call = 1 AND c.deleted = 0)) "
+        "ORDER BY f.next_due_at, f.followup_id LIMIT ?",
         (stamp, stamp, limit),
     ).fetchall()
     out = []

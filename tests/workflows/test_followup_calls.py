@@ -254,3 +254,42 @@ def test_schema_v12_up_and_back_down_keeps_the_sms_schedules(tmp_path: Path) -> 
         assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
         store.close()
+
+
+def test_call_work_stops_when_the_contact_withdraws_call_consent_or_is_deleted(seeded: Store) -> None:
+    """Consent is checked when a call schedule or a call request arrives, and again when it changes."""
+    from appliance.calls import jobs
+
+    store = seeded
+    add_contact(store, "C-2", "Eero Ek", ["+358402222222"])
+    assert _apply(store, "notifications", _call("F-1")) == "scheduled"
+    assert _apply(store, "notifications", {**_call("F-2"), "contact_id": "C-2"}) == "scheduled"
+    for rid, cid in (("R-1", "C-1"), ("R-2", "C-2")):
+        assert _apply(store, "notifications", {"notification_id": rid, "contact_id": cid, "channel": "call",
+                                               "text": "Soittakaa meille"}) == "pending"
+    due = utc("2099-01-01 08:00")
+    assert len(fu.due_calls(store, due)) == 2 and len(jobs.pending_callbacks(store)) == 2
+
+    withdrawn = {"contact_id": "C-1", "version": 2, "contact": {
+        "name": "Aino Virtanen", "phones": ["+358401111111"], "language": "fi",
+        "consents": {"sms": True, "call": False, "recording": False}}}
+    assert _apply(store, "contacts", withdrawn) == "applied"
+    assert _apply(store, "contacts", {"contact_id": "C-2", "version": 2, "deleted": True}) == "applied"
+    # the desk's lists drop them at once, before the scheduler's next scan
+    assert fu.due_calls(store, due) == [] and jobs.pending_callbacks(store) == []
+    with pytest.raises(ValueError, match="no pending call request 'R-1'"):
+        jobs.queue_callback(store, "R-1")
+
+    fu.scan_stops(store)
+    assert {f.followup_id: (f.status, f.stop_reason) for f in fu.list_followups(store)} == {
+        "F-1": ("stopped", "no_consent"), "F-2": ("stopped", "contact_deleted")}
+    reports = {e["notification_id"]: e for e in events(store, "call_request") if e["status"] == "failed"}
+    assert reports == {
+        "R-1": {"notification_id": "R-1", "status": "failed", "reason": "no_consent", "contact_id": "C-1"},
+        "R-2": {"notification_id": "R-2", "status": "failed", "reason": "contact_deleted", "contact_id": "C-2"},
+    }
+    stopped = [e for e in events(store, "followup") if e["status"] == "stopped"]
+    assert sorted((e["followup_id"], e["reason"]) for e in stopped) == [("F-1", "no_consent"),
+                                                                        ("F-2", "contact_deleted")]
+    assert fu.scan_stops(store) == 0  # once
+    assert store.conn.execute("SELECT COUNT(*) FROM call_jobs").fetchone()[0] == 0  # nothing was dialled
