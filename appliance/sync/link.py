@@ -141,8 +141,9 @@ class MqttLink:
             manual_ack=True,
         )
         # One logger per link (not registered, propagating to "appliance.sync"), so its filter
-        # can hide paho's "Client is not connected" ERROR that its own loop thread logs after
-        # a clean disconnect of this link.
+        # can hide paho's "Client is not connected" ERROR that its own loop thread logs on every
+        # try while the broker is away and after a clean stop: the link's own WARNING and its
+        # health say it once.
         paho_log = logging.Logger("appliance.sync.paho", logging.WARNING)  # debug logs every packet
         paho_log.parent = logging.getLogger("appliance.sync")
         paho_log.addFilter(self._hide_stop_noise)
@@ -208,7 +209,7 @@ class MqttLink:
         self._stopping = False
 
     def _hide_stop_noise(self, record: logging.LogRecord) -> bool:
-        return not (self._stopping and record.getMessage().startswith("Client is not connected"))
+        return self.connected or not record.getMessage().startswith("Client is not connected")
 
     def restart_as_311(self) -> None:
         """Fall back to MQTT 3.1.1 (the broker refused MQTT 5)."""
@@ -287,7 +288,7 @@ class MqttLink:
             self.connected = False
         text = f"disconnected: {reason}"
         if was_connected:
-            log.warning("mqtt: %s", text)
+            log.log(logging.INFO if self._stopping else logging.WARNING, "mqtt: %s", text)
         self._next_delay(client, text)
         self._call_soon(self._listener.link_down, text)
 

@@ -132,3 +132,23 @@ def test_a_clean_stop_logs_no_paho_error(
         app.stop()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+def test_a_broker_that_is_away_logs_the_links_own_warning_not_paho_errors(
+    broker: Mosquitto,
+    appliance_factory: Callable[..., InProcessAppliance],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A broker outage is expected: the link says so once (WARNING, and in its health); paho's loop
+    thread logged "Client is not connected … CONNECTING" at ERROR on every try while it was away."""
+    caplog.set_level(logging.WARNING)
+    app = appliance_factory(broker.port)
+    wait_until(lambda: app.connected, 20, "appliance connected")
+    broker.stop()
+    wait_until(lambda: not app.connected, 20, "the link saw the broker go")
+    time.sleep(4.0)  # several reconnect attempts against nothing
+    broker.start()
+    wait_until(lambda: app.connected, 60, "appliance reconnected")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert any("mqtt: disconnected" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
