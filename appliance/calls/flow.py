@@ -454,16 +454,29 @@ class CallFlow:
 
     # -- keypad survey (key 3) ----------------------------------------------------------------
 
-    async def keypad_survey(self, io: CallIO, call: Call) -> None:
+    async def keypad_survey(self, io: CallIO, call: Call, *, survey_id: str | None = None) -> None:
+        """The active call survey (menu key 3), or ``survey_id`` (a call request from the central,
+        its session tied to the request's ``notification_id``), answered on the keypad."""
         surveys = domain("appliance.surveys")
-        survey = await self.store.run(surveys.active_survey, self.store, "call") if surveys else None
+        if surveys is None:
+            survey = None
+        elif survey_id:
+            survey = await self.store.run(surveys.get_survey, self.store, survey_id)
+        else:
+            survey = await self.store.run(surveys.active_survey, self.store, "call")
         if survey is None or surveys is None:
+            if survey_id:
+                log.warning("call %s: survey %s of call request %s is not here", call.call_id, survey_id,
+                            call.notification_id)
+                call.detail["survey"] = "unknown"
             await io.say("no_survey")
             return
-        call.outcome = "survey"
+        if not survey_id:
+            call.outcome = "survey"
         session = await self.store.run(
             lambda: surveys.start_session(self.store, survey.survey_id, "call", contact_id=call.contact_id,
-                                          number=call.number, language=io.lang)
+                                          number=call.number, language=io.lang,
+                                          notification_id=call.notification_id if survey_id else None)
         )
         call.detail["survey_session"] = session.session_id
         complete = False
@@ -552,13 +565,19 @@ class CallFlow:
     # -- outbound -----------------------------------------------------------------------------------
 
     async def answered_outbound(self, driver: LineDriver, events: asyncio.Queue[LineEvent], call: Call,
-                                text: str | None, language: str | None) -> None:
-        """Someone answered our call: speak a central request's text, else hold until the desk picks up."""
+                                text: str | None, language: str | None, *, survey_id: str | None = None) -> None:
+        """Someone answered our call: a central request's keypad survey (its text said first as the
+        introduction) or its text, else hold until the desk picks up."""
         lang = self.menu.language_for(language, self.settings.language)
         call.language = lang
         io = CallIO(driver, events, call, self.prompts, lang)
         try:
-            if text:
+            if survey_id:
+                if text:
+                    await io.play(await asyncio.to_thread(self.prompts.say, text, lang) + silence(0.5))
+                await self.keypad_survey(io, call, survey_id=survey_id)
+                await io.say("goodbye", barge_in=False)
+            elif text:
                 pcm = await asyncio.to_thread(self.prompts.say, text, lang)
                 for _ in range(2):
                     await io.play(pcm + silence(1.0), barge_in=False)

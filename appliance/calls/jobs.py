@@ -207,8 +207,9 @@ def fail_withdrawn_requests(store: Store) -> int:
 
 
 def request_for(store: Store, notification_id: str) -> dict[str, Any] | None:
-    """What a call request asks to say (``text``) and in which ``language``."""
+    """What a call request asks to say (``text``), in which ``language``, and the keypad survey to run
+    (``survey_id``, or None)."""
     row = store.conn.execute(
-        "SELECT text, language FROM call_requests WHERE notification_id = ?", (notification_id,)
+        "SELECT text, language, survey_id FROM call_requests WHERE notification_id = ?", (notification_id,)
     ).fetchone()
-    return {"text": row[0], "language": row[1]} if row else None
+    return {"text": row[0], "language": row[1], "survey_id": row[2]} if row else None

@@ -367,7 +367,8 @@ class CallsService(Service):
                 call.answered_at = utcnow()
                 self.ctx.bus.publish("line_state", {"state": "in_call", "call_id": call_id})
                 await self.flow.answered_outbound(driver, q, call, (request or {}).get("text"),
-                                                  (request or {}).get("language"))
+                                                  (request or {}).get("language"),
+                                                  survey_id=(request or {}).get("survey_id"))
         except Exception:
             log.exception("call %s: dialing failed", call_id)
             call.outcome = "failed"

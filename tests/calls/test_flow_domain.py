@@ -141,6 +141,40 @@ def test_a_call_request_called_back_reports_its_outcome_on_call_request(tmp_path
     run(main())
 
 
+def test_a_call_request_with_a_survey_runs_it_on_the_keypad_when_called_back(tmp_path: Path, prompts_dir: Path) -> None:
+    """INTERFACES §3: a call notification with ``survey_id`` runs that survey by phone, on the keypad; the
+    reply carries the request's ``notification_id`` and the call-back's outcome goes up on ``call_request``."""
+    from appliance.notifications.requests import NotificationSettings, accept_request
+
+    settings = NotificationSettings(country="FI", timezone="Europe/Helsinki", lab_name="Lab 3", quiet_hours="",
+                                    guardian_age=15, help_text="")
+
+    async def main() -> None:
+        async with call_rig(tmp_path, prompts_dir) as rig:
+            apply_survey(rig.store, {**SURVEY, "active": False})  # not the menu's survey: the request names it
+            _contact(rig.store, "c-anna", "Anna Virtanen", ["+358401234567"], "fi")
+            with rig.store.transaction():
+                accept_request(rig.store, settings, {"notification_id": "n-survey", "contact_id": "c-anna",
+                                                     "channel": "call", "survey_id": "s-1",
+                                                     "text": "Lyhyt kysely käynnistänne."}, "env-1")
+            rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=1.0)
+            job_id = jobs.queue_callback(rig.store, "n-survey")
+            await rig.wait_bus("line_state", lambda d: d.get("state") == "in_call", timeout=60)
+            rig.sim.exchange.keys("4")  # typed ahead of the questions: each key answers the next one
+            rig.sim.exchange.keys("1")
+            job = await rig.job_ended(job_id)
+            assert (job.status, job.outcome) == ("done", "answered")
+            (reply,) = _events(rig.store, "survey_reply")
+            assert reply == {**reply, "channel": "call", "survey_id": "s-1", "contact_id": "c-anna",
+                             "notification_id": "n-survey", "complete": True, "language": "fi",
+                             "answers": [{"question_id": "q1", "value": 4}, {"question_id": "q2", "value": True}]}
+            assert _events(rig.store, "call_request")[-1]["status"] == "done"
+            (outcome,) = [e["outcome"] for e in _events(rig.store, "call")]
+            assert outcome == "answered"
+
+    run(main())
+
+
 @pytest.mark.parametrize(("plans", "outcomes"), [
     (["busy", "answered"], ["busy", "answered"]),
     (["no_answer", "busy"], ["no_answer", "busy"]),
