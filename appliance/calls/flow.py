@@ -205,14 +205,6 @@ class CallIO:
             if self.clock.expired(deadline):
                 return None
 
-    async def sleep(self, seconds: float, *, desk_ends: bool = True) -> None:
-        """Wait ``seconds`` of line time, still watching for hang-up (keys are kept)."""
-        deadline = self.clock.deadline(seconds)
-        while not self.clock.expired(deadline):
-            key = await self.next_key(POLL_S * 4, desk_ends=desk_ends)
-            if key is not None:
-                self.pending.append(key)
-
     async def play(self, pcm: bytes, *, barge_in: bool = True, desk_ends: bool = True) -> bool:
         """Play; True when a key interrupted it (the key is then in ``pending``)."""
         self.drain(desk_ends=desk_ends)
