@@ -114,7 +114,7 @@ class CallRig:
         """The outbound call job once it is done or failed."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            job = jobs.get_job(self.store, job_id)
+            job = await self.store.run(jobs.get_job, self.store, job_id)  # the store's thread: the parts run
             assert job is not None
             if job.status in ("done", "failed") or asyncio.get_running_loop().time() > deadline:
                 return job

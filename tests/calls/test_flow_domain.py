@@ -19,14 +19,15 @@ from tests.calls.conftest import call_rig, run
 
 def _contact(store: Store, cid: str, name: str, phones: list[str], language: str = "fi",
              recording: bool = False) -> None:
-    apply_contact(store, {"contact_id": cid, "version": 1, "contact": {
+    store.call(apply_contact, store, {"contact_id": cid, "version": 1, "contact": {
         "name": name, "phones": phones, "language": language,
         "consents": {"sms": True, "call": True, "recording": recording}}}, "FI")
 
 
 def _events(store: Store, stream: str) -> list[dict[str, Any]]:
-    return [json.loads(r[0]) for r in store.conn.execute("SELECT data FROM events WHERE stream = ? ORDER BY seq",
-                                                         (stream,))]
+    # under the store's lock: the rig's parts use the connection on the store thread meanwhile
+    return store.call(lambda: [json.loads(r[0]) for r in store.conn.execute(
+        "SELECT data FROM events WHERE stream = ? ORDER BY seq", (stream,))])
 
 
 @pytest.mark.parametrize("standard", ["bell202", "v23", "dtmf"])
@@ -56,7 +57,7 @@ def test_voicemail_is_filed_as_a_voice_complaint(tmp_path: Path, prompts_dir: Pa
             assert row["outcome"] == "voicemail", row
             assert row["detail"]["voicemail_end"] == "silence"
             assert Path(row["recording"]).is_file()
-            assert len(list_complaints(rig.store)) == 1
+            assert len(rig.store.call(list_complaints, rig.store)) == 1
             (event,) = _events(rig.store, "complaint")
             assert event["channel"] == "voice" and event["recording"] == row["recording"]
             assert event["anonymous"] is anonymous
@@ -120,22 +121,28 @@ def test_a_call_request_called_back_reports_its_outcome_on_call_request(tmp_path
 
     async def main() -> None:
         async with call_rig(tmp_path, prompts_dir) as rig:
-            _contact(rig.store, "c-anna", "Anna Virtanen", ["+358401234567"])
-            with rig.store.transaction():
-                accept_request(rig.store, settings, {"notification_id": "n-call", "contact_id": "c-anna",
+            store = rig.store  # touched on its own thread only (store.run): the parts are running
+
+            def seed() -> None:
+                _contact(store, "c-anna", "Anna Virtanen", ["+358401234567"])
+                with store.transaction():
+                    accept_request(store, settings, {"notification_id": "n-call", "contact_id": "c-anna",
                                                      "channel": "call", "text": "Tuloksesi ovat valmiit."}, "env-1")
-            assert [r["notification_id"] for r in jobs.pending_callbacks(rig.store)] == ["n-call"]
+
+            await store.run(seed)
+            assert [r["notification_id"] for r in await store.run(jobs.pending_callbacks, store)] == ["n-call"]
             rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=2.0)
-            job_id = jobs.queue_callback(rig.store, "n-call")
+            job_id = await store.run(jobs.queue_callback, store, "n-call")
             ended = await rig.wait_bus("call_ended", lambda d: True, timeout=120)
             job = await rig.job_ended(job_id)
             assert (job.status, job.outcome, job.notification_id) == ("done", "answered", "n-call")
             assert job.attempts == [ended["call_id"]]
-            assert [e["status"] for e in _events(rig.store, "call_request")] == ["pending", "done"]
-            assert _events(rig.store, "call_request")[-1] == {
+            reports = await store.run(_events, store, "call_request")
+            assert [e["status"] for e in reports] == ["pending", "done"]
+            assert reports[-1] == {
                 "notification_id": "n-call", "status": "done", "outcome": "answered", "contact_id": "c-anna",
                 "call_ids": [ended["call_id"]]}
-            assert jobs.pending_callbacks(rig.store) == []  # off the desk's list
+            assert await store.run(jobs.pending_callbacks, store) == []  # off the desk's list
             assert rig.sim.exchange.last_dialed == "0401234567" and not rig.sim.exchange.appliance_off_hook
 
     run(main())
@@ -151,25 +158,30 @@ def test_a_call_request_with_a_survey_runs_it_on_the_keypad_when_called_back(tmp
 
     async def main() -> None:
         async with call_rig(tmp_path, prompts_dir) as rig:
-            apply_survey(rig.store, {**SURVEY, "active": False})  # not the menu's survey: the request names it
-            _contact(rig.store, "c-anna", "Anna Virtanen", ["+358401234567"], "fi")
-            with rig.store.transaction():
-                accept_request(rig.store, settings, {"notification_id": "n-survey", "contact_id": "c-anna",
+            store = rig.store  # touched on its own thread only (store.run): the parts are running
+
+            def seed() -> None:
+                apply_survey(store, {**SURVEY, "active": False})  # not the menu's survey: the request names it
+                _contact(store, "c-anna", "Anna Virtanen", ["+358401234567"], "fi")
+                with store.transaction():
+                    accept_request(store, settings, {"notification_id": "n-survey", "contact_id": "c-anna",
                                                      "channel": "call", "survey_id": "s-1",
                                                      "text": "Lyhyt kysely käynnistänne."}, "env-1")
+
+            await store.run(seed)
             rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=1.0)
-            job_id = jobs.queue_callback(rig.store, "n-survey")
+            job_id = await store.run(jobs.queue_callback, store, "n-survey")
             await rig.wait_bus("line_state", lambda d: d.get("state") == "in_call", timeout=60)
             rig.sim.exchange.keys("4")  # typed ahead of the questions: each key answers the next one
             rig.sim.exchange.keys("1")
             job = await rig.job_ended(job_id)
             assert (job.status, job.outcome) == ("done", "answered")
-            (reply,) = _events(rig.store, "survey_reply")
+            (reply,) = await store.run(_events, store, "survey_reply")
             assert reply == {**reply, "channel": "call", "survey_id": "s-1", "contact_id": "c-anna",
                              "notification_id": "n-survey", "complete": True, "language": "fi",
                              "answers": [{"question_id": "q1", "value": 4}, {"question_id": "q2", "value": True}]}
-            assert _events(rig.store, "call_request")[-1]["status"] == "done"
-            (outcome,) = [e["outcome"] for e in _events(rig.store, "call")]
+            assert (await store.run(_events, store, "call_request"))[-1]["status"] == "done"
+            (outcome,) = [e["outcome"] for e in await store.run(_events, store, "call")]
             assert outcome == "answered"
 
     run(main())
@@ -186,12 +198,14 @@ def test_outbound_to_a_two_number_contact_tries_numbers_in_order(
             _contact(rig.store, "c-anna", "Anna Virtanen", ["+358401234567", "+358501234567"])
             rig.sim.exchange.plan_dial(plans[0], number="0401234567", ring_s=2.0)
             rig.sim.exchange.plan_dial(plans[1], number="0501234567", ring_s=2.0)
-            job_id = jobs.queue_dial(rig.store, ["+358401234567", "+358501234567"], contact_id="c-anna")
+            job_id = await rig.store.run(lambda: jobs.queue_dial(rig.store, ["+358401234567", "+358501234567"],
+                                                                  contact_id="c-anna"))
             await rig.wait_bus("call_ended", lambda d: True, timeout=120)
             job = await rig.job_ended(job_id)
             assert job.status == "done" and job.outcome == outcomes[-1]
-            calls = [rig.store.conn.execute("SELECT number, outcome, direction, contact_id FROM calls WHERE id = ?",
-                                            (cid,)).fetchone() for cid in job.attempts]
+            calls = [rig.store.call(lambda c=cid: rig.store.conn.execute(  # type: ignore[misc]
+                "SELECT number, outcome, direction, contact_id FROM calls WHERE id = ?", (c,)).fetchone())
+                for cid in job.attempts]
             assert [c[0] for c in calls] == ["+358401234567", "+358501234567"]
             assert [c[1] for c in calls] == outcomes and {c[2] for c in calls} == {"out"}
             assert [e["outcome"] for e in _events(rig.store, "call")] == outcomes

@@ -28,8 +28,8 @@ def test_unknown_caller_of_each_standard_is_popped_and_missed(tmp_path: Path, pr
                                                                 "dtmf": "dtmf"}[standard]
             states = [e["state"] for e in rig.events("line_state")]
             assert states[-2:] == ["ringing", "idle"]
-            (event,) = [json.loads(r[0]) for r in rig.store.conn.execute(
-                "SELECT data FROM events WHERE stream = 'call'")]
+            (event,) = rig.store.call(lambda: [json.loads(r[0]) for r in rig.store.conn.execute(
+                "SELECT data FROM events WHERE stream = 'call'")])
             assert event["outcome"] == "missed" and event["call_id"] == row["id"]
 
     run(main())

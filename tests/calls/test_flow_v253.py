@@ -36,7 +36,7 @@ def test_menu_call_through_the_voice_modem(tmp_path: Path, prompts_dir: Path, mo
         cfg = dataclasses.replace(cfg, site=dataclasses.replace(cfg.site, country="US"))
         driver = V253Line(modem.port, country="US", reopen_s=0.2)
         async with CallRig(cfg, prompts_dir, driver) as rig:
-            apply_contact(rig.store, {"contact_id": "c-1", "version": 1, "contact": {
+            rig.store.call(apply_contact, rig.store, {"contact_id": "c-1", "version": 1, "contact": {
                 "name": "Ann", "phones": ["+12025550123"], "language": "en",
                 "consents": {"sms": True, "call": True, "recording": False}}}, "US")
             # 7 (invalid) and 1 barge into prompts; then the caller hangs up

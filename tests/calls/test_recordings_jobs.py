@@ -46,7 +46,7 @@ def test_recordings_never_take_the_disk_under_the_floor(tmp_path: Path) -> None:
 
 
 def _contact(store: Store, cid: str, number: str, recording: bool) -> None:
-    apply_contact(store, {"contact_id": cid, "version": 1, "contact": {
+    store.call(apply_contact, store, {"contact_id": cid, "version": 1, "contact": {  # the rig's parts run
         "name": cid, "phones": [number], "language": "en",
         "consents": {"sms": True, "call": True, "recording": recording}}}, "FI")
 
@@ -62,7 +62,8 @@ def test_calls_are_recorded_only_with_consent_after_the_notice(tmp_path: Path, p
             pcm, _ = wav.read_pcm(row["recording"])
             assert len(pcm) / 16000 > 3.0
             assert row["keys"] == "1"
-            events = [json.loads(r[0]) for r in rig.store.conn.execute("SELECT data FROM events WHERE stream='call'")]
+            events = rig.store.call(lambda: [json.loads(r[0]) for r in rig.store.conn.execute(
+                "SELECT data FROM events WHERE stream='call'")])
             assert events[0]["recording"] == row["recording"]
             row = await rig.incoming("0501234567", script=script)
             assert row["recording"] is None and row["detail"]["recording_skipped"] == "no_consent"
@@ -111,4 +112,4 @@ def test_dial_jobs_bounded_and_call_backs_report_on_call_request(store: Store) -
     (data,) = [json.loads(r[0]) for r in store.conn.execute("SELECT data FROM events WHERE stream='call_request'")]
     assert data == {"notification_id": "n-1", "status": "failed", "outcome": "no_answer", "contact_id": "c-1",
                     "call_ids": [42]}
-    assert jobs.request_for(store, "n-1") == {"text": "Hei", "language": "fi"}
+    assert jobs.request_for(store, "n-1") == {"text": "Hei", "language": "fi", "survey_id": None}
