@@ -111,9 +111,7 @@ def apply_contact(store: Store, data: dict[str, Any], region: str) -> str:
         contact.get("birth_date"),
         contact.get("sex"),
         json.dumps(contact.get("tags", []), ensure_ascii=False),
-        int(bool(consents.get("sms"))),
-        int(bool(consents.get("call"))),
-        int(bool(consents.get("recording"))),
+        *_consent_columns(consents),
         contact.get("guardian_contact_id"),
         json.dumps(contact, ensure_ascii=False, sort_keys=True),
         now,
@@ -217,6 +215,11 @@ def _checked_name_and_phones(name: str, phones: list[str], region: str) -> tuple
     return name, numbers
 
 
+def _consent_columns(given: dict[str, Any]) -> tuple[int, int, int]:
+    """``consent_sms``, ``consent_call``, ``consent_recording`` as stored (one not given: withheld)."""
+    return int(bool(given.get("sms"))), int(bool(given.get("call"))), int(bool(given.get("recording")))
+
+
 def create_local_contact(
     store: Store,
     name: str,
@@ -239,15 +242,7 @@ def create_local_contact(
         store.conn.execute(
             "INSERT INTO contacts(contact_id, version, deleted, name, language, consent_sms, consent_call, "
             "consent_recording, data, updated_at, local) VALUES (?, 0, 0, ?, ?, ?, ?, ?, '{}', ?, 1)",
-            (
-                contact_id,
-                name,
-                language or "",
-                int(bool(given["sms"])),
-                int(bool(given["call"])),
-                int(bool(given["recording"])),
-                now,
-            ),
+            (contact_id, name, language or "", *_consent_columns(given), now),
         )
         _replace_phones(store, contact_id, numbers)
     contact = get_contact(store, contact_id)
@@ -289,15 +284,7 @@ def update_local_contact(
         store.conn.execute(
             "UPDATE contacts SET name = ?, language = ?, consent_sms = ?, consent_call = ?, consent_recording = ?, "
             "updated_at = ? WHERE contact_id = ?",
-            (
-                name,
-                language or "",
-                int(bool(given["sms"])),
-                int(bool(given["call"])),
-                int(bool(given["recording"])),
-                utcnow(),
-                contact_id,
-            ),
+            (name, language or "", *_consent_columns(given), utcnow(), contact_id),
         )
         _replace_phones(store, contact_id, numbers)
     contact = get_contact(store, contact_id)

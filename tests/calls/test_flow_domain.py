@@ -12,9 +12,11 @@ import pytest
 from appliance.calls import jobs
 from appliance.complaints import list_complaints
 from appliance.contacts import apply_contact
+from appliance.notifications.requests import accept_request
 from appliance.store.db import Store
 from appliance.surveys import apply_survey
 from tests.calls.conftest import call_rig, run
+from tests.workflows.sched_support import notification_settings
 
 
 def _contact(store: Store, cid: str, name: str, phones: list[str], language: str = "fi",
@@ -111,25 +113,22 @@ def test_no_active_survey_says_so_and_returns_to_the_menu(tmp_path: Path, prompt
     run(main())
 
 
+def _call_request(store: Store, notification_id: str, **data: str) -> None:
+    """Anna, and a ``channel: "call"`` notification for her as the downlink accepts it (a call request)."""
+    _contact(store, "c-anna", "Anna Virtanen", ["+358401234567"], "fi")
+    with store.transaction():
+        accept_request(store, notification_settings(quiet_hours=""), {
+            "notification_id": notification_id, "contact_id": "c-anna", "channel": "call", **data}, "env-1")
+
+
 def test_a_call_request_called_back_reports_its_outcome_on_call_request(tmp_path: Path, prompts_dir: Path) -> None:
     """The desk's "Call back" on a central call request (/followups): the job carries the request, the
     sim callee answers, the request's text is spoken, and the outcome goes up on ``call_request``."""
-    from appliance.notifications.requests import NotificationSettings, accept_request
-
-    settings = NotificationSettings(country="FI", timezone="Europe/Helsinki", lab_name="Lab 3", quiet_hours="",
-                                    guardian_age=15, help_text="")
-
     async def main() -> None:
         async with call_rig(tmp_path, prompts_dir) as rig:
             store = rig.store  # touched on its own thread only (store.run): the parts are running
 
-            def seed() -> None:
-                _contact(store, "c-anna", "Anna Virtanen", ["+358401234567"])
-                with store.transaction():
-                    accept_request(store, settings, {"notification_id": "n-call", "contact_id": "c-anna",
-                                                     "channel": "call", "text": "Tuloksesi ovat valmiit."}, "env-1")
-
-            await store.run(seed)
+            await store.run(_call_request, store, "n-call", text="Tuloksesi ovat valmiit.")
             assert [r["notification_id"] for r in await store.run(jobs.pending_callbacks, store)] == ["n-call"]
             rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=2.0)
             job_id = await store.run(jobs.queue_callback, store, "n-call")
@@ -151,24 +150,12 @@ def test_a_call_request_called_back_reports_its_outcome_on_call_request(tmp_path
 def test_a_call_request_with_a_survey_runs_it_on_the_keypad_when_called_back(tmp_path: Path, prompts_dir: Path) -> None:
     """INTERFACES §3: a call notification with ``survey_id`` runs that survey by phone, on the keypad; the
     reply carries the request's ``notification_id`` and the call-back's outcome goes up on ``call_request``."""
-    from appliance.notifications.requests import NotificationSettings, accept_request
-
-    settings = NotificationSettings(country="FI", timezone="Europe/Helsinki", lab_name="Lab 3", quiet_hours="",
-                                    guardian_age=15, help_text="")
-
     async def main() -> None:
         async with call_rig(tmp_path, prompts_dir) as rig:
             store = rig.store  # touched on its own thread only (store.run): the parts are running
 
-            def seed() -> None:
-                apply_survey(store, {**SURVEY, "active": False})  # not the menu's survey: the request names it
-                _contact(store, "c-anna", "Anna Virtanen", ["+358401234567"], "fi")
-                with store.transaction():
-                    accept_request(store, settings, {"notification_id": "n-survey", "contact_id": "c-anna",
-                                                     "channel": "call", "survey_id": "s-1",
-                                                     "text": "Lyhyt kysely käynnistänne."}, "env-1")
-
-            await store.run(seed)
+            await store.run(apply_survey, store, {**SURVEY, "active": False})  # the request names it, not the menu
+            await store.run(_call_request, store, "n-survey", text="Lyhyt kysely käynnistänne.", survey_id="s-1")
             rig.sim.exchange.plan_dial("answered", number="0401234567", ring_s=1.0)
             job_id = await store.run(jobs.queue_callback, store, "n-survey")
             await rig.wait_bus("line_state", lambda d: d.get("state") == "in_call", timeout=60)

@@ -162,10 +162,10 @@ def test_a_follow_up_call_outcome_from_the_desk_needs_csrf_and_is_audited(tmp_pa
 
 def test_a_call_request_is_called_back_from_the_list_with_its_request(tmp_path: Path) -> None:
     from appliance.contacts import apply_contact
-    from appliance.notifications.requests import NotificationSettings, accept_request
+    from appliance.notifications.requests import accept_request
+    from tests.workflows.sched_support import notification_settings
 
-    settings = NotificationSettings(country="FI", timezone="Europe/Helsinki", lab_name="Lab 3", quiet_hours="",
-                                    guardian_age=15, help_text="")
+    settings = notification_settings(quiet_hours="")
 
     def seed(store: Store) -> None:
         apply_contact(store, {"contact_id": "c-1", "version": 1, "contact": {
